@@ -1,0 +1,1 @@
+"""Sans-IO Kafka wire protocol: generated message codec, framing and record batches."""

@@ -1,0 +1,1 @@
+"""The pybroker server: networking, request handlers, coordinators and cluster membership."""

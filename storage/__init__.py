@@ -1,0 +1,1 @@
+"""Sans-IO partition storage: segment files, offset and time indexes, recovery, retention."""
