@@ -1,0 +1,174 @@
+"""Sans-IO framing and request/response headers of the Kafka protocol.
+
+A frame is an int32 size followed by that many bytes. A request frame holds a request header
+then the request body; a response frame holds a response header then the body.
+
+Header versions (Kafka's ``ApiKeys.requestHeaderVersion`` / ``responseHeaderVersion``):
+
+* request header v2 (with tagged fields) for flexible request versions, v1 otherwise, and v0
+  only for ControlledShutdown v0 (it has no client id);
+* response header v1 (with tagged fields) for flexible versions, v0 otherwise, except that the
+  ApiVersions response always uses header v0 so that a client can parse it whatever version it
+  sent.
+
+:class:`FrameReader` splits a byte stream into frames (``receive_data`` in, frames out) and
+rejects a frame whose declared size exceeds the limit before any of its body is buffered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from protocol.errors import DecodeError
+from protocol.message import Message
+from protocol.messages import REQUESTS, RESPONSES, RequestHeader, ResponseHeader
+from protocol.primitives import INT32, Buffer
+
+API_VERSIONS_KEY = 18
+CONTROLLED_SHUTDOWN_KEY = 7
+
+
+class FrameTooLargeError(DecodeError):
+    """A frame's declared size is negative or above the configured maximum."""
+
+
+class UnknownApiKeyError(DecodeError):
+    """The request names an API key the protocol does not define."""
+
+
+class UnsupportedVersionError(DecodeError):
+    """The request names a version the codec does not know for its API."""
+
+    def __init__(self, message: str, header: RequestHeader) -> None:
+        super().__init__(message)
+        self.header = header
+
+
+class FrameReader:
+    """Accumulates stream bytes and yields complete frame payloads in order.
+
+    ``max_size`` is ``socket.request.max.bytes``; a larger (or negative) size raises
+    :class:`FrameTooLargeError` as soon as the 4 size bytes arrive. After an error the reader
+    must be discarded (the connection is closed).
+    """
+
+    __slots__ = ("_buf", "_need", "max_size")
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._buf = bytearray()
+        self._need = -1  # size of the frame being read, or -1 while reading a size prefix
+
+    def receive_data(self, data: Buffer) -> None:
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def next_frame(self) -> bytes | None:
+        """The next complete frame payload, or None until more data arrives."""
+        buf = self._buf
+        if self._need < 0:
+            if len(buf) < 4:
+                return None
+            (size,) = INT32.unpack_from(buf, 0)
+            if size < 0 or size > self.max_size:
+                raise FrameTooLargeError(f"frame size {size} outside [0, {self.max_size}]")
+            self._need = size
+        end = 4 + self._need
+        if len(buf) < end:
+            return None
+        frame = bytes(buf[4:end])
+        del buf[:end]
+        self._need = -1
+        return frame
+
+
+@dataclass(slots=True)
+class Request:
+    """A decoded request: its header and body, and the API key/version it was sent with."""
+
+    header: RequestHeader
+    body: Message
+    api_key: int
+    api_version: int
+    size: int
+
+
+def request_header_version(api_key: int, api_version: int) -> int:
+    if api_key == CONTROLLED_SHUTDOWN_KEY and api_version == 0:
+        return 0
+    cls = REQUESTS.get(api_key)
+    if cls is not None and cls.SPEC.is_flexible(api_version):
+        return 2
+    return 1
+
+
+def response_header_version(api_key: int, api_version: int) -> int:
+    if api_key == API_VERSIONS_KEY:
+        return 0
+    return 1 if RESPONSES[api_key].SPEC.is_flexible(api_version) else 0
+
+
+def decode_request_header(frame: Buffer) -> tuple[RequestHeader, int]:
+    """Decode the header of a request frame; returns it and the offset of the body."""
+    if len(frame) < 4:
+        raise DecodeError(f"request of {len(frame)} bytes is shorter than a header")
+    api_key, api_version = frame[0] << 8 | frame[1], frame[2] << 8 | frame[3]
+    api_key = api_key - 0x10000 if api_key & 0x8000 else api_key
+    api_version = api_version - 0x10000 if api_version & 0x8000 else api_version
+    if api_key not in REQUESTS:
+        raise UnknownApiKeyError(f"unknown API key {api_key}")
+    return RequestHeader.decode_from(frame, 0, request_header_version(api_key, api_version))
+
+
+def decode_request(frame: Buffer) -> Request:
+    """Decode a whole request frame payload.
+
+    Raises :class:`DecodeError` (or a subclass) for any malformed input; an unknown version
+    raises :class:`UnsupportedVersionError` carrying the parsed header, so the caller can answer
+    ApiVersions the way Kafka does.
+    """
+    header, pos = decode_request_header(frame)
+    cls = REQUESTS[header.request_api_key]
+    lo, hi = cls.SPEC.valid
+    if not lo <= header.request_api_version <= hi:
+        raise UnsupportedVersionError(
+            f"{cls.SPEC.name} version {header.request_api_version} not in [{lo}, {hi}]", header
+        )
+    # Bytes after the body are ignored, as Kafka ignores them: librdkafka, for one, sends a
+    # Metadata v9+ "all topics" request with a 4-byte placeholder where a 1-byte null goes.
+    body, _ = cls.decode_from(frame, pos, header.request_api_version)
+    return Request(header, body, header.request_api_key, header.request_api_version, len(frame))
+
+
+def encode_response(correlation_id: int, api_key: int, api_version: int, body: Message) -> bytearray:
+    """Encode a response frame (size prefix, header, body)."""
+    out = bytearray(4)
+    ResponseHeader(correlation_id).encode_into(out, response_header_version(api_key, api_version))
+    body.encode_into(out, api_version)
+    out[0:4] = INT32.pack(len(out) - 4)
+    return out
+
+
+def encode_request(
+    api_key: int, api_version: int, correlation_id: int, client_id: str | None, body: Message
+) -> bytearray:
+    """Encode a request frame; used by tests and by the broker's own inter-broker client."""
+    out = bytearray(4)
+    header = RequestHeader(api_key, api_version, correlation_id, client_id)
+    header.encode_into(out, request_header_version(api_key, api_version))
+    body.encode_into(out, api_version)
+    out[0:4] = INT32.pack(len(out) - 4)
+    return out
+
+
+def decode_response(frame: Buffer, api_key: int, api_version: int) -> tuple[int, Any]:
+    """Decode a response frame payload; returns (correlation id, body)."""
+    header, pos = ResponseHeader.decode_from(frame, 0, response_header_version(api_key, api_version))
+    body, end = RESPONSES[api_key].decode_from(frame, pos, api_version)
+    if end != len(frame):
+        raise DecodeError(f"{len(frame) - end} unexpected bytes after response")
+    return header.correlation_id, body

@@ -1,0 +1,256 @@
+"""The TCP front end: one asyncio protocol object per client connection.
+
+Each connection reads frames as they arrive (pipelining), queues them, and a single worker task
+handles them strictly in order and writes each response before taking the next request, as
+Kafka's socket server does by muting a channel while a request is in flight. Back-pressure is
+explicit: reading pauses while ``queued.max.requests`` frames wait or the transport's write
+buffer is full.
+
+Failure policy (one log line each, the broker and other connections unaffected):
+
+* a frame larger than ``socket.request.max.bytes`` closes the connection before its body is read;
+* an undecodable request, an unknown API key, or a version this broker does not implement closes
+  the connection, except ApiVersions at an unknown version, which is answered with
+  UNSUPPORTED_VERSION in a v0 response;
+* a handler raising an unexpected exception closes that connection only;
+* ``max.connections`` / ``max.connections.per.ip`` refuse new connections beyond the limit and
+  ``connections.max.idle.ms`` closes connections with no traffic for that long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import TYPE_CHECKING, cast
+
+from protocol.errors import DecodeError
+from protocol.framing import (
+    API_VERSIONS_KEY,
+    FrameReader,
+    FrameTooLargeError,
+    UnsupportedVersionError,
+    decode_request,
+    encode_response,
+)
+from pybroker.config import Listener
+from pybroker.context import RequestContext
+from pybroker.handlers import HANDLERS
+from pybroker.handlers.api_versions import unsupported_version_response
+from pybroker.logging import get_logger
+
+if TYPE_CHECKING:
+    from pybroker.broker import Broker
+
+log = get_logger("pybroker.server")
+
+
+class Connection(asyncio.Protocol):
+    """One client connection; owns its frame reader, request queue and worker task."""
+
+    def __init__(self, server: KafkaServer, listener: Listener) -> None:
+        self.server = server
+        self.listener = listener
+        self.transport: asyncio.Transport | None = None
+        self.peer = ("?", 0)
+        self.reader = FrameReader(server.max_request_size)
+        self.frames: deque[bytes] = deque()
+        self.wakeup: asyncio.Event = asyncio.Event()
+        self.writable: asyncio.Event = asyncio.Event()
+        self.writable.set()
+        self.reading_paused = False
+        self.closed = False
+        self.in_flight = False
+        self.last_active = time.monotonic()
+        self.task: asyncio.Task[None] | None = None
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.peer = (str(peer[0]), int(peer[1]))
+        refusal = self.server.admit(self)
+        if refusal is not None:
+            log.warning("connection refused", peer=self.peer[0], reason=refusal)
+            self.closed = True
+            self.transport.abort()
+            return
+        self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        self.last_active = time.monotonic()
+        self.reader.receive_data(data)
+        try:
+            while (frame := self.reader.next_frame()) is not None:
+                self.frames.append(frame)
+        except FrameTooLargeError as exc:
+            self.close(f"request too large: {exc}")
+            return
+        if self.frames:
+            self.wakeup.set()
+            if len(self.frames) >= self.server.max_queued_requests and not self.reading_paused:
+                self._pause_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.forget(self)
+        self.writable.set()
+        self.wakeup.set()
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    # -- request processing ------------------------------------------------------------------
+
+    def _pause_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+            self.reading_paused = True
+
+    def _resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+        self.reading_paused = False
+
+    async def _serve(self) -> None:
+        frames = self.frames
+        while not self.closed:
+            if not frames:
+                self.wakeup.clear()
+                await self.wakeup.wait()
+                continue
+            frame = frames.popleft()
+            if self.reading_paused and len(frames) < self.server.max_queued_requests // 2:
+                self._resume_reading()
+            self.in_flight = True
+            try:
+                response = await self._handle(frame)
+            finally:
+                self.in_flight = False
+            if response is None or self.closed or self.transport is None:
+                continue
+            self.transport.write(response)
+            self.last_active = time.monotonic()
+            if not self.writable.is_set():
+                await self.writable.wait()
+
+    async def _handle(self, frame: bytes) -> bytes | bytearray | None:
+        try:
+            request = decode_request(frame)
+        except UnsupportedVersionError as exc:
+            if exc.header.request_api_key == API_VERSIONS_KEY:
+                return encode_response(
+                    exc.header.correlation_id, API_VERSIONS_KEY, 0, unsupported_version_response()
+                )
+            self.close(f"unsupported request version: {exc}")
+            return None
+        except DecodeError as exc:
+            self.close(f"malformed request: {exc}")
+            return None
+        spec = HANDLERS.get(request.api_key)
+        if spec is None or not spec.supports(request.api_version):
+            if request.api_key == API_VERSIONS_KEY:
+                return encode_response(
+                    request.header.correlation_id, API_VERSIONS_KEY, 0, unsupported_version_response()
+                )
+            self.close(f"unsupported request: api_key={request.api_key} version={request.api_version}")
+            return None
+        ctx = RequestContext(
+            self.server.broker, request.header, request.api_version, self.listener.name, self.peer[0]
+        )
+        try:
+            body = await spec.fn(ctx, request.body)
+        except Exception:
+            log.exception("handler failed", api=spec.name, version=request.api_version, peer=self.peer[0])
+            self.close("handler failed")
+            return None
+        if body is None:
+            return None
+        return encode_response(request.header.correlation_id, request.api_key, request.api_version, body)
+
+    def close(self, reason: str) -> None:
+        if self.closed:
+            return
+        log.info("closing connection", peer=f"{self.peer[0]}:{self.peer[1]}", reason=reason)
+        self.closed = True
+        self.wakeup.set()
+        if self.transport is not None:
+            self.transport.close()
+
+
+class KafkaServer:
+    """Listens on every configured listener and tracks live connections."""
+
+    def __init__(self, broker: Broker) -> None:
+        config = broker.config
+        self.broker = broker
+        self.max_request_size: int = config.get("socket.request.max.bytes")
+        self.max_queued_requests: int = config.get("queued.max.requests")
+        self.max_connections: int = config.get("max.connections")
+        self.max_connections_per_ip: int = config.get("max.connections.per.ip")
+        self.idle_ms: int = config.get("connections.max.idle.ms")
+        self.connections: set[Connection] = set()
+        self.per_ip: dict[str, int] = {}
+        self.bound_ports: dict[str, int] = {}
+        self._servers: list[asyncio.Server] = []
+        self._idle_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for listener in self.broker.config.listeners:
+            server = await loop.create_server(
+                lambda listener=listener: Connection(self, listener),
+                host=listener.host or None,
+                port=listener.port,
+                reuse_address=True,
+                backlog=1024,
+            )
+            self._servers.append(server)
+            self.bound_ports[listener.name] = server.sockets[0].getsockname()[1]
+        if self.idle_ms >= 0:
+            self._idle_task = loop.create_task(self._close_idle())
+
+    def admit(self, conn: Connection) -> str | None:
+        """Register a new connection, or say why it is refused."""
+        if len(self.connections) >= self.max_connections:
+            return f"max.connections={self.max_connections} reached"
+        ip = conn.peer[0]
+        if self.per_ip.get(ip, 0) >= self.max_connections_per_ip:
+            return f"max.connections.per.ip={self.max_connections_per_ip} reached"
+        self.connections.add(conn)
+        self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
+        return None
+
+    def forget(self, conn: Connection) -> None:
+        if conn in self.connections:
+            self.connections.discard(conn)
+            ip = conn.peer[0]
+            self.per_ip[ip] -= 1
+            if not self.per_ip[ip]:
+                del self.per_ip[ip]
+
+    async def _close_idle(self) -> None:
+        interval = min(max(self.idle_ms / 10_000, 0.05), 10.0)
+        while True:
+            await asyncio.sleep(interval)
+            deadline = time.monotonic() - self.idle_ms / 1000
+            for conn in list(self.connections):
+                if conn.last_active < deadline and not conn.frames and not conn.in_flight:
+                    conn.close(f"idle for more than connections.max.idle.ms={self.idle_ms}")
+
+    async def stop(self) -> None:
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+        for server in self._servers:
+            server.close()
+        for conn in list(self.connections):
+            conn.close("broker shutting down")
+        for server in self._servers:
+            await server.wait_closed()
