@@ -46,7 +46,9 @@ class Message(Struct):
         assert decoder is not None
         try:
             obj, end = decoder(buf, pos)
-        except struct.error as exc:
+        except (struct.error, IndexError) as exc:
+            # generated decoders read fixed-width fields and length bytes without a bounds check
+            # of their own; running off the end of the buffer surfaces here
             raise DecodeError(f"truncated {spec.name} v{version}: {exc}") from None
         result: Self = obj
         return result, end

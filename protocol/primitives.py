@@ -254,22 +254,9 @@ def read_uuid(buf: Buffer, pos: int) -> tuple[UUID, int]:
     return UUID(bytes=bytes(buf[pos:end])), end
 
 
-def read_array_len(buf: Buffer, pos: int, min_elem_size: int) -> tuple[int, int]:
-    """Read an int32 array count (-1 is null) and check the elements can fit."""
-    (n,) = INT32.unpack_from(buf, pos)
-    pos += 4
-    if n > 0 and n * min_elem_size > len(buf) - pos:
-        raise DecodeError(f"array of {n} elements exceeds the {len(buf) - pos} bytes remaining")
-    return n, pos
-
-
-def read_compact_array_len(buf: Buffer, pos: int, min_elem_size: int) -> tuple[int, int]:
-    """Read an unsigned-varint (count + 1) array length; returns -1 for null."""
-    n, pos = read_uvarint(buf, pos)
-    n -= 1
-    if n > 0 and n * min_elem_size > len(buf) - pos:
-        raise DecodeError(f"array of {n} elements exceeds the {len(buf) - pos} bytes remaining")
-    return n, pos
+def array_too_long(count: int, remaining: int) -> None:
+    """Generated decoders call this when an array count cannot fit in the remaining bytes."""
+    raise DecodeError(f"array of {count} elements exceeds the {remaining} bytes remaining")
 
 
 def read_tag_header(buf: Buffer, pos: int) -> tuple[int, int, int]:

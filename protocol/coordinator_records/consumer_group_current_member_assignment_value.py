@@ -39,7 +39,11 @@ class ConsumerGroupCurrentMemberAssignmentValue(Message):
 def _e_TopicPartitions_0(w: bytearray, o: TopicPartitions) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -49,11 +53,19 @@ def _e_ConsumerGroupCurrentMemberAssignmentValue_0(
 ) -> None:
     w += _S0.pack(o.member_epoch, o.previous_member_epoch, o.state)
     a_assigned_partitions = o.assigned_partitions
-    write_uvarint(w, len(a_assigned_partitions) + 1)
+    n = len(a_assigned_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_assigned_partitions in a_assigned_partitions:
         _e_TopicPartitions_0(w, e_assigned_partitions)
     a_partitions_pending_revocation = o.partitions_pending_revocation
-    write_uvarint(w, len(a_partitions_pending_revocation) + 1)
+    n = len(a_partitions_pending_revocation) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions_pending_revocation in a_partitions_pending_revocation:
         _e_TopicPartitions_0(w, e_partitions_pending_revocation)
     w.append(0)
@@ -61,16 +73,26 @@ def _e_ConsumerGroupCurrentMemberAssignmentValue_0(
 
 def _d_TopicPartitions_1(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartitions(f0, f1), p
 
 
@@ -79,7 +101,14 @@ def _d_ConsumerGroupCurrentMemberAssignmentValue_1(
 ) -> tuple[ConsumerGroupCurrentMemberAssignmentValue, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 9
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TopicPartitions]
     if n < 0:
         raise DecodeError("non-nullable field AssignedPartitions was serialized as null")
@@ -87,7 +116,14 @@ def _d_ConsumerGroupCurrentMemberAssignmentValue_1(
     for _ in range(n):
         f3e, p = _d_TopicPartitions_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[TopicPartitions]
     if n < 0:
         raise DecodeError("non-nullable field PartitionsPendingRevocation was serialized as null")
@@ -95,10 +131,13 @@ def _d_ConsumerGroupCurrentMemberAssignmentValue_1(
     for _ in range(n):
         f4e, p = _d_TopicPartitions_1(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupCurrentMemberAssignmentValue(f0, f1, f2, f3, f4), p
 
 

@@ -55,7 +55,11 @@ def _e_ClassicProtocol_0(w: bytearray, o: ClassicProtocol) -> None:
 def _e_ClassicMemberMetadata_0(w: bytearray, o: ClassicMemberMetadata) -> None:
     w += _S0.pack(o.session_timeout_ms)
     a_supported_protocols = o.supported_protocols
-    write_uvarint(w, len(a_supported_protocols) + 1)
+    n = len(a_supported_protocols) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_supported_protocols in a_supported_protocols:
         _e_ClassicProtocol_0(w, e_supported_protocols)
     w.append(0)
@@ -67,7 +71,11 @@ def _e_ConsumerGroupMemberMetadataValue_0(w: bytearray, o: ConsumerGroupMemberMe
     write_compact_string(w, o.client_id)
     write_compact_string(w, o.client_host)
     a_subscribed_topic_names = o.subscribed_topic_names
-    write_uvarint(w, len(a_subscribed_topic_names) + 1)
+    n = len(a_subscribed_topic_names) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_subscribed_topic_names in a_subscribed_topic_names:
         write_compact_string(w, e_subscribed_topic_names)
     write_compact_string(w, o.subscribed_topic_regex)
@@ -90,17 +98,27 @@ def _e_ConsumerGroupMemberMetadataValue_0(w: bytearray, o: ConsumerGroupMemberMe
 def _d_ClassicProtocol_1(b: Buffer, p: int) -> tuple[ClassicProtocol, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ClassicProtocol(f0, f1), p
 
 
 def _d_ClassicMemberMetadata_1(b: Buffer, p: int) -> tuple[ClassicMemberMetadata, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ClassicProtocol]
     if n < 0:
         raise DecodeError("non-nullable field SupportedProtocols was serialized as null")
@@ -108,10 +126,13 @@ def _d_ClassicMemberMetadata_1(b: Buffer, p: int) -> tuple[ClassicMemberMetadata
     for _ in range(n):
         f1e, p = _d_ClassicProtocol_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ClassicMemberMetadata(f0, f1), p
 
 
@@ -121,7 +142,14 @@ def _d_ConsumerGroupMemberMetadataValue_1(b: Buffer, p: int) -> tuple[ConsumerGr
     f1, p = read_compact_nullable_string(b, p)
     f2, p = read_compact_string(b, p)
     f3, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[str]
     if n < 0:
         raise DecodeError("non-nullable field SubscribedTopicNames was serialized as null")
@@ -133,19 +161,22 @@ def _d_ConsumerGroupMemberMetadataValue_1(b: Buffer, p: int) -> tuple[ConsumerGr
     (f6,) = _S0.unpack_from(b, p)
     p += 4
     f7, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            (m,) = INT8.unpack_from(b, q)
-            q += 1
-            if m < 0:
-                f8 = None
-            else:
-                f8, q = _d_ClassicMemberMetadata_1(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                (m,) = INT8.unpack_from(b, q)
+                q += 1
+                if m < 0:
+                    f8 = None
+                else:
+                    f8, q = _d_ClassicMemberMetadata_1(b, q)
+                check_tag_end(q, end)
+            p = end
     return ConsumerGroupMemberMetadataValue(f0, f1, f2, f3, f4, f5, f6, f7, f8), p
 
 

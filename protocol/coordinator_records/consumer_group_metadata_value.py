@@ -34,10 +34,13 @@ def _e_ConsumerGroupMetadataValue_0(w: bytearray, o: ConsumerGroupMetadataValue)
 def _d_ConsumerGroupMetadataValue_1(b: Buffer, p: int) -> tuple[ConsumerGroupMetadataValue, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupMetadataValue(f0), p
 
 

@@ -43,7 +43,11 @@ class ConsumerGroupPartitionMetadataValue(Message):
 def _e_PartitionMetadata_0(w: bytearray, o: PartitionMetadata) -> None:
     w += _S0.pack(o.partition)
     a_racks = o.racks
-    write_uvarint(w, len(a_racks) + 1)
+    n = len(a_racks) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_racks in a_racks:
         write_compact_string(w, e_racks)
     w.append(0)
@@ -54,7 +58,11 @@ def _e_TopicMetadata_0(w: bytearray, o: TopicMetadata) -> None:
     write_compact_string(w, o.topic_name)
     w += _S0.pack(o.num_partitions)
     a_partition_metadata = o.partition_metadata
-    write_uvarint(w, len(a_partition_metadata) + 1)
+    n = len(a_partition_metadata) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_metadata in a_partition_metadata:
         _e_PartitionMetadata_0(w, e_partition_metadata)
     w.append(0)
@@ -62,7 +70,11 @@ def _e_TopicMetadata_0(w: bytearray, o: TopicMetadata) -> None:
 
 def _e_ConsumerGroupPartitionMetadataValue_0(w: bytearray, o: ConsumerGroupPartitionMetadataValue) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicMetadata_0(w, e_topics)
     w.append(0)
@@ -71,7 +83,14 @@ def _e_ConsumerGroupPartitionMetadataValue_0(w: bytearray, o: ConsumerGroupParti
 def _d_PartitionMetadata_1(b: Buffer, p: int) -> tuple[PartitionMetadata, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Racks was serialized as null")
@@ -79,10 +98,13 @@ def _d_PartitionMetadata_1(b: Buffer, p: int) -> tuple[PartitionMetadata, int]:
     for _ in range(n):
         f1e, p = read_compact_string(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionMetadata(f0, f1), p
 
 
@@ -91,7 +113,14 @@ def _d_TopicMetadata_1(b: Buffer, p: int) -> tuple[TopicMetadata, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[PartitionMetadata]
     if n < 0:
         raise DecodeError("non-nullable field PartitionMetadata was serialized as null")
@@ -99,17 +128,27 @@ def _d_TopicMetadata_1(b: Buffer, p: int) -> tuple[TopicMetadata, int]:
     for _ in range(n):
         f3e, p = _d_PartitionMetadata_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicMetadata(f0, f1, f2, f3), p
 
 
 def _d_ConsumerGroupPartitionMetadataValue_1(
     b: Buffer, p: int
 ) -> tuple[ConsumerGroupPartitionMetadataValue, int]:
-    n, p = read_compact_array_len(b, p, 23)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 23 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicMetadata]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -117,10 +156,13 @@ def _d_ConsumerGroupPartitionMetadataValue_1(
     for _ in range(n):
         f0e, p = _d_TopicMetadata_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupPartitionMetadataValue(f0), p
 
 

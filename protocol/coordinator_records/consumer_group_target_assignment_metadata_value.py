@@ -38,10 +38,13 @@ def _d_ConsumerGroupTargetAssignmentMetadataValue_1(
 ) -> tuple[ConsumerGroupTargetAssignmentMetadataValue, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupTargetAssignmentMetadataValue(f0), p
 
 

@@ -137,7 +137,11 @@ def _e_GroupMetadataValue_4(w: bytearray, o: GroupMetadataValue) -> None:
     write_compact_string(w, o.leader)
     w += _S2.pack(o.current_state_timestamp)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_MemberMetadata_3(w, e_members)
     w.append(0)
@@ -160,7 +164,10 @@ def _d_GroupMetadataValue_5(b: Buffer, p: int) -> tuple[GroupMetadataValue, int]
     p += 4
     f2, p = read_nullable_string(b, p)
     f3, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[MemberMetadata]
     if n < 0:
         raise DecodeError("non-nullable field members was serialized as null")
@@ -188,7 +195,10 @@ def _d_GroupMetadataValue_6(b: Buffer, p: int) -> tuple[GroupMetadataValue, int]
     p += 4
     f2, p = read_nullable_string(b, p)
     f3, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 22)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[MemberMetadata]
     if n < 0:
         raise DecodeError("non-nullable field members was serialized as null")
@@ -207,7 +217,10 @@ def _d_GroupMetadataValue_7(b: Buffer, p: int) -> tuple[GroupMetadataValue, int]
     f3, p = read_nullable_string(b, p)
     (f4,) = _S2.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 22)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[MemberMetadata]
     if n < 0:
         raise DecodeError("non-nullable field members was serialized as null")
@@ -238,7 +251,10 @@ def _d_GroupMetadataValue_8(b: Buffer, p: int) -> tuple[GroupMetadataValue, int]
     f3, p = read_nullable_string(b, p)
     (f4,) = _S2.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 24)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 24 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[MemberMetadata]
     if n < 0:
         raise DecodeError("non-nullable field members was serialized as null")
@@ -258,10 +274,13 @@ def _d_MemberMetadata_7(b: Buffer, p: int) -> tuple[MemberMetadata, int]:
     p += 8
     f6, p = read_compact_bytes(b, p)
     f7, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MemberMetadata(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 
@@ -273,7 +292,14 @@ def _d_GroupMetadataValue_9(b: Buffer, p: int) -> tuple[GroupMetadataValue, int]
     f3, p = read_compact_nullable_string(b, p)
     (f4,) = _S2.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 15)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 15 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[MemberMetadata]
     if n < 0:
         raise DecodeError("non-nullable field members was serialized as null")
@@ -281,10 +307,13 @@ def _d_GroupMetadataValue_9(b: Buffer, p: int) -> tuple[GroupMetadataValue, int]
     for _ in range(n):
         f5e, p = _d_MemberMetadata_7(b, p)
         f5.append(f5e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return GroupMetadataValue(f0, f1, f2, f3, f4, f5), p
 
 

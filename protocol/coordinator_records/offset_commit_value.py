@@ -90,10 +90,13 @@ def _d_OffsetCommitValue_7(b: Buffer, p: int) -> tuple[OffsetCommitValue, int]:
     f2, p = read_compact_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetCommitValue(f0, f1, f2, f3, -1), p
 
 

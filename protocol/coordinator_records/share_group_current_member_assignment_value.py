@@ -38,7 +38,11 @@ class ShareGroupCurrentMemberAssignmentValue(Message):
 def _e_TopicPartitions_0(w: bytearray, o: TopicPartitions) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -48,7 +52,11 @@ def _e_ShareGroupCurrentMemberAssignmentValue_0(
 ) -> None:
     w += _S0.pack(o.member_epoch, o.previous_member_epoch, o.state)
     a_assigned_partitions = o.assigned_partitions
-    write_uvarint(w, len(a_assigned_partitions) + 1)
+    n = len(a_assigned_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_assigned_partitions in a_assigned_partitions:
         _e_TopicPartitions_0(w, e_assigned_partitions)
     w.append(0)
@@ -56,16 +64,26 @@ def _e_ShareGroupCurrentMemberAssignmentValue_0(
 
 def _d_TopicPartitions_1(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartitions(f0, f1), p
 
 
@@ -74,7 +92,14 @@ def _d_ShareGroupCurrentMemberAssignmentValue_1(
 ) -> tuple[ShareGroupCurrentMemberAssignmentValue, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 9
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TopicPartitions]
     if n < 0:
         raise DecodeError("non-nullable field AssignedPartitions was serialized as null")
@@ -82,10 +107,13 @@ def _d_ShareGroupCurrentMemberAssignmentValue_1(
     for _ in range(n):
         f3e, p = _d_TopicPartitions_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareGroupCurrentMemberAssignmentValue(f0, f1, f2, f3), p
 
 

@@ -32,7 +32,11 @@ def _e_ShareGroupMemberMetadataValue_0(w: bytearray, o: ShareGroupMemberMetadata
     write_compact_string(w, o.client_id)
     write_compact_string(w, o.client_host)
     a_subscribed_topic_names = o.subscribed_topic_names
-    write_uvarint(w, len(a_subscribed_topic_names) + 1)
+    n = len(a_subscribed_topic_names) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_subscribed_topic_names in a_subscribed_topic_names:
         write_compact_string(w, e_subscribed_topic_names)
     w.append(0)
@@ -42,7 +46,14 @@ def _d_ShareGroupMemberMetadataValue_1(b: Buffer, p: int) -> tuple[ShareGroupMem
     f0, p = read_compact_nullable_string(b, p)
     f1, p = read_compact_string(b, p)
     f2, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[str]
     if n < 0:
         raise DecodeError("non-nullable field SubscribedTopicNames was serialized as null")
@@ -50,10 +61,13 @@ def _d_ShareGroupMemberMetadataValue_1(b: Buffer, p: int) -> tuple[ShareGroupMem
     for _ in range(n):
         f3e, p = read_compact_string(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareGroupMemberMetadataValue(f0, f1, f2, f3), p
 
 

@@ -42,7 +42,11 @@ def _e_TopicPartitionsInfo_0(w: bytearray, o: TopicPartitionsInfo) -> None:
     w += o.topic_id.bytes
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -57,11 +61,19 @@ def _e_ShareGroupStatePartitionMetadataValue_0(
     w: bytearray, o: ShareGroupStatePartitionMetadataValue
 ) -> None:
     a_initialized_topics = o.initialized_topics
-    write_uvarint(w, len(a_initialized_topics) + 1)
+    n = len(a_initialized_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_initialized_topics in a_initialized_topics:
         _e_TopicPartitionsInfo_0(w, e_initialized_topics)
     a_deleting_topics = o.deleting_topics
-    write_uvarint(w, len(a_deleting_topics) + 1)
+    n = len(a_deleting_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_deleting_topics in a_deleting_topics:
         _e_TopicInfo_0(w, e_deleting_topics)
     w.append(0)
@@ -70,33 +82,53 @@ def _e_ShareGroupStatePartitionMetadataValue_0(
 def _d_TopicPartitionsInfo_1(b: Buffer, p: int) -> tuple[TopicPartitionsInfo, int]:
     f0, p = read_uuid(b, p)
     f1, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f2 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartitionsInfo(f0, f1, f2), p
 
 
 def _d_TopicInfo_1(b: Buffer, p: int) -> tuple[TopicInfo, int]:
     f0, p = read_uuid(b, p)
     f1, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicInfo(f0, f1), p
 
 
 def _d_ShareGroupStatePartitionMetadataValue_1(
     b: Buffer, p: int
 ) -> tuple[ShareGroupStatePartitionMetadataValue, int]:
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicPartitionsInfo]
     if n < 0:
         raise DecodeError("non-nullable field InitializedTopics was serialized as null")
@@ -104,7 +136,14 @@ def _d_ShareGroupStatePartitionMetadataValue_1(
     for _ in range(n):
         f0e, p = _d_TopicPartitionsInfo_1(b, p)
         f0.append(f0e)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicInfo]
     if n < 0:
         raise DecodeError("non-nullable field DeletingTopics was serialized as null")
@@ -112,10 +151,13 @@ def _d_ShareGroupStatePartitionMetadataValue_1(
     for _ in range(n):
         f1e, p = _d_TopicInfo_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareGroupStatePartitionMetadataValue(f0, f1), p
 
 

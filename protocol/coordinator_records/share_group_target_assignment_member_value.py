@@ -33,7 +33,11 @@ class ShareGroupTargetAssignmentMemberValue(Message):
 def _e_TopicPartition_0(w: bytearray, o: TopicPartition) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -42,7 +46,11 @@ def _e_ShareGroupTargetAssignmentMemberValue_0(
     w: bytearray, o: ShareGroupTargetAssignmentMemberValue
 ) -> None:
     a_topic_partitions = o.topic_partitions
-    write_uvarint(w, len(a_topic_partitions) + 1)
+    n = len(a_topic_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_partitions in a_topic_partitions:
         _e_TopicPartition_0(w, e_topic_partitions)
     w.append(0)
@@ -50,23 +58,40 @@ def _e_ShareGroupTargetAssignmentMemberValue_0(
 
 def _d_TopicPartition_1(b: Buffer, p: int) -> tuple[TopicPartition, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartition(f0, f1), p
 
 
 def _d_ShareGroupTargetAssignmentMemberValue_1(
     b: Buffer, p: int
 ) -> tuple[ShareGroupTargetAssignmentMemberValue, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicPartition]
     if n < 0:
         raise DecodeError("non-nullable field TopicPartitions was serialized as null")
@@ -74,10 +99,13 @@ def _d_ShareGroupTargetAssignmentMemberValue_1(
     for _ in range(n):
         f0e, p = _d_TopicPartition_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareGroupTargetAssignmentMemberValue(f0), p
 
 

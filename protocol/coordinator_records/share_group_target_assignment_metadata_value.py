@@ -38,10 +38,13 @@ def _d_ShareGroupTargetAssignmentMetadataValue_1(
 ) -> tuple[ShareGroupTargetAssignmentMetadataValue, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareGroupTargetAssignmentMetadataValue(f0), p
 
 

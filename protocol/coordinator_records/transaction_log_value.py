@@ -66,7 +66,11 @@ def _e_TransactionLogValue_0(w: bytearray, o: TransactionLogValue) -> None:
 def _e_PartitionsSchema_1(w: bytearray, o: PartitionsSchema) -> None:
     write_compact_string(w, o.topic)
     a_partition_ids = o.partition_ids
-    write_uvarint(w, len(a_partition_ids) + 1)
+    n = len(a_partition_ids) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partition_ids), *a_partition_ids)
     w.append(0)
 
@@ -77,7 +81,11 @@ def _e_TransactionLogValue_1(w: bytearray, o: TransactionLogValue) -> None:
     if a_transaction_partitions is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_transaction_partitions) + 1)
+        n = len(a_transaction_partitions) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_transaction_partitions in a_transaction_partitions:
             _e_PartitionsSchema_1(w, e_transaction_partitions)
     w += _S1.pack(o.transaction_last_update_timestamp_ms, o.transaction_start_timestamp_ms)
@@ -105,7 +113,10 @@ def _e_TransactionLogValue_1(w: bytearray, o: TransactionLogValue) -> None:
 
 def _d_PartitionsSchema_2(b: Buffer, p: int) -> tuple[PartitionsSchema, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIds was serialized as null")
@@ -117,7 +128,10 @@ def _d_PartitionsSchema_2(b: Buffer, p: int) -> tuple[PartitionsSchema, int]:
 def _d_TransactionLogValue_2(b: Buffer, p: int) -> tuple[TransactionLogValue, int]:
     f0, f3, f4, f5 = _S0.unpack_from(b, p)
     p += 15
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[PartitionsSchema] | None
     if n < 0:
         f6 = None
@@ -133,16 +147,26 @@ def _d_TransactionLogValue_2(b: Buffer, p: int) -> tuple[TransactionLogValue, in
 
 def _d_PartitionsSchema_3(b: Buffer, p: int) -> tuple[PartitionsSchema, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIds was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionsSchema(f0, f1), p
 
 
@@ -152,7 +176,14 @@ def _d_TransactionLogValue_3(b: Buffer, p: int) -> tuple[TransactionLogValue, in
     f1: int = -1
     f0, f3, f4, f5 = _S0.unpack_from(b, p)
     p += 15
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[PartitionsSchema] | None
     if n < 0:
         f6 = None
@@ -163,25 +194,28 @@ def _d_TransactionLogValue_3(b: Buffer, p: int) -> tuple[TransactionLogValue, in
             f6.append(f6e)
     f7, f8 = _S1.unpack_from(b, p)
     p += 16
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            (f1,) = _S2.unpack_from(b, q)
-            q += 8
-            check_tag_end(q, end)
-        elif tag == 1:
-            q = p
-            (f2,) = _S2.unpack_from(b, q)
-            q += 8
-            check_tag_end(q, end)
-        elif tag == 2:
-            q = p
-            (f9,) = _S3.unpack_from(b, q)
-            q += 2
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                (f1,) = _S2.unpack_from(b, q)
+                q += 8
+                check_tag_end(q, end)
+            elif tag == 1:
+                q = p
+                (f2,) = _S2.unpack_from(b, q)
+                q += 8
+                check_tag_end(q, end)
+            elif tag == 2:
+                q = p
+                (f9,) = _S3.unpack_from(b, q)
+                q += 2
+                check_tag_end(q, end)
+            p = end
     return TransactionLogValue(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9), p
 
 

@@ -55,10 +55,13 @@ def _d_AddOffsetsToTxnRequest_3(b: Buffer, p: int) -> tuple[AddOffsetsToTxnReque
     f1, f2 = _S0.unpack_from(b, p)
     p += 10
     f3, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddOffsetsToTxnRequest(f0, f1, f2, f3), p
 
 

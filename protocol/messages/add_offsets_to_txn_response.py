@@ -45,10 +45,13 @@ def _d_AddOffsetsToTxnResponse_2(b: Buffer, p: int) -> tuple[AddOffsetsToTxnResp
 def _d_AddOffsetsToTxnResponse_3(b: Buffer, p: int) -> tuple[AddOffsetsToTxnResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddOffsetsToTxnResponse(f0, f1), p
 
 

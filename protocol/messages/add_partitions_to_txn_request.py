@@ -65,7 +65,11 @@ def _e_AddPartitionsToTxnRequest_0(w: bytearray, o: AddPartitionsToTxnRequest) -
 def _e_AddPartitionsToTxnTopic_1(w: bytearray, o: AddPartitionsToTxnTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -74,7 +78,11 @@ def _e_AddPartitionsToTxnRequest_1(w: bytearray, o: AddPartitionsToTxnRequest) -
     write_compact_string(w, o.v3_and_below_transactional_id)
     w += _S0.pack(o.v3_and_below_producer_id, o.v3_and_below_producer_epoch)
     a_v3_and_below_topics = o.v3_and_below_topics
-    write_uvarint(w, len(a_v3_and_below_topics) + 1)
+    n = len(a_v3_and_below_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_v3_and_below_topics in a_v3_and_below_topics:
         _e_AddPartitionsToTxnTopic_1(w, e_v3_and_below_topics)
     w.append(0)
@@ -84,7 +92,11 @@ def _e_AddPartitionsToTxnTransaction_0(w: bytearray, o: AddPartitionsToTxnTransa
     write_compact_string(w, o.transactional_id)
     w += _S1.pack(o.producer_id, o.producer_epoch, o.verify_only)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_AddPartitionsToTxnTopic_1(w, e_topics)
     w.append(0)
@@ -92,7 +104,11 @@ def _e_AddPartitionsToTxnTransaction_0(w: bytearray, o: AddPartitionsToTxnTransa
 
 def _e_AddPartitionsToTxnRequest_2(w: bytearray, o: AddPartitionsToTxnRequest) -> None:
     a_transactions = o.transactions
-    write_uvarint(w, len(a_transactions) + 1)
+    n = len(a_transactions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_transactions in a_transactions:
         _e_AddPartitionsToTxnTransaction_0(w, e_transactions)
     w.append(0)
@@ -100,7 +116,10 @@ def _e_AddPartitionsToTxnRequest_2(w: bytearray, o: AddPartitionsToTxnRequest) -
 
 def _d_AddPartitionsToTxnTopic_2(b: Buffer, p: int) -> tuple[AddPartitionsToTxnTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -113,7 +132,10 @@ def _d_AddPartitionsToTxnRequest_3(b: Buffer, p: int) -> tuple[AddPartitionsToTx
     f1, p = read_string(b, p)
     f2, f3 = _S0.unpack_from(b, p)
     p += 10
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[AddPartitionsToTxnTopic]
     if n < 0:
         raise DecodeError("non-nullable field V3AndBelowTopics was serialized as null")
@@ -126,16 +148,26 @@ def _d_AddPartitionsToTxnRequest_3(b: Buffer, p: int) -> tuple[AddPartitionsToTx
 
 def _d_AddPartitionsToTxnTopic_3(b: Buffer, p: int) -> tuple[AddPartitionsToTxnTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnTopic(f0, f1), p
 
 
@@ -143,7 +175,14 @@ def _d_AddPartitionsToTxnRequest_4(b: Buffer, p: int) -> tuple[AddPartitionsToTx
     f1, p = read_compact_string(b, p)
     f2, f3 = _S0.unpack_from(b, p)
     p += 10
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[AddPartitionsToTxnTopic]
     if n < 0:
         raise DecodeError("non-nullable field V3AndBelowTopics was serialized as null")
@@ -151,10 +190,13 @@ def _d_AddPartitionsToTxnRequest_4(b: Buffer, p: int) -> tuple[AddPartitionsToTx
     for _ in range(n):
         f4e, p = _d_AddPartitionsToTxnTopic_3(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnRequest([], f1, f2, f3, f4), p
 
 
@@ -162,7 +204,14 @@ def _d_AddPartitionsToTxnTransaction_1(b: Buffer, p: int) -> tuple[AddPartitions
     f0, p = read_compact_string(b, p)
     f1, f2, f3 = _S1.unpack_from(b, p)
     p += 11
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[AddPartitionsToTxnTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -170,15 +219,25 @@ def _d_AddPartitionsToTxnTransaction_1(b: Buffer, p: int) -> tuple[AddPartitions
     for _ in range(n):
         f4e, p = _d_AddPartitionsToTxnTopic_3(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnTransaction(f0, f1, f2, f3, f4), p
 
 
 def _d_AddPartitionsToTxnRequest_5(b: Buffer, p: int) -> tuple[AddPartitionsToTxnRequest, int]:
-    n, p = read_compact_array_len(b, p, 14)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AddPartitionsToTxnTransaction]
     if n < 0:
         raise DecodeError("non-nullable field Transactions was serialized as null")
@@ -186,10 +245,13 @@ def _d_AddPartitionsToTxnRequest_5(b: Buffer, p: int) -> tuple[AddPartitionsToTx
     for _ in range(n):
         f0e, p = _d_AddPartitionsToTxnTransaction_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnRequest(f0, "", 0, 0, []), p
 
 

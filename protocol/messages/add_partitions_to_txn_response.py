@@ -76,7 +76,11 @@ def _e_AddPartitionsToTxnPartitionResult_1(w: bytearray, o: AddPartitionsToTxnPa
 def _e_AddPartitionsToTxnTopicResult_1(w: bytearray, o: AddPartitionsToTxnTopicResult) -> None:
     write_compact_string(w, o.name)
     a_results_by_partition = o.results_by_partition
-    write_uvarint(w, len(a_results_by_partition) + 1)
+    n = len(a_results_by_partition) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results_by_partition in a_results_by_partition:
         _e_AddPartitionsToTxnPartitionResult_1(w, e_results_by_partition)
     w.append(0)
@@ -85,7 +89,11 @@ def _e_AddPartitionsToTxnTopicResult_1(w: bytearray, o: AddPartitionsToTxnTopicR
 def _e_AddPartitionsToTxnResponse_1(w: bytearray, o: AddPartitionsToTxnResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_results_by_topic_v3_and_below = o.results_by_topic_v3_and_below
-    write_uvarint(w, len(a_results_by_topic_v3_and_below) + 1)
+    n = len(a_results_by_topic_v3_and_below) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results_by_topic_v3_and_below in a_results_by_topic_v3_and_below:
         _e_AddPartitionsToTxnTopicResult_1(w, e_results_by_topic_v3_and_below)
     w.append(0)
@@ -94,7 +102,11 @@ def _e_AddPartitionsToTxnResponse_1(w: bytearray, o: AddPartitionsToTxnResponse)
 def _e_AddPartitionsToTxnResult_0(w: bytearray, o: AddPartitionsToTxnResult) -> None:
     write_compact_string(w, o.transactional_id)
     a_topic_results = o.topic_results
-    write_uvarint(w, len(a_topic_results) + 1)
+    n = len(a_topic_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_results in a_topic_results:
         _e_AddPartitionsToTxnTopicResult_1(w, e_topic_results)
     w.append(0)
@@ -103,7 +115,11 @@ def _e_AddPartitionsToTxnResult_0(w: bytearray, o: AddPartitionsToTxnResult) -> 
 def _e_AddPartitionsToTxnResponse_2(w: bytearray, o: AddPartitionsToTxnResponse) -> None:
     w += _S1.pack(o.throttle_time_ms, o.error_code)
     a_results_by_transaction = o.results_by_transaction
-    write_uvarint(w, len(a_results_by_transaction) + 1)
+    n = len(a_results_by_transaction) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results_by_transaction in a_results_by_transaction:
         _e_AddPartitionsToTxnResult_0(w, e_results_by_transaction)
     w.append(0)
@@ -119,7 +135,10 @@ def _d_AddPartitionsToTxnPartitionResult_2(
 
 def _d_AddPartitionsToTxnTopicResult_2(b: Buffer, p: int) -> tuple[AddPartitionsToTxnTopicResult, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AddPartitionsToTxnPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field ResultsByPartition was serialized as null")
@@ -133,7 +152,10 @@ def _d_AddPartitionsToTxnTopicResult_2(b: Buffer, p: int) -> tuple[AddPartitions
 def _d_AddPartitionsToTxnResponse_3(b: Buffer, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[AddPartitionsToTxnTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field ResultsByTopicV3AndBelow was serialized as null")
@@ -149,16 +171,26 @@ def _d_AddPartitionsToTxnPartitionResult_3(
 ) -> tuple[AddPartitionsToTxnPartitionResult, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnPartitionResult(f0, f1), p
 
 
 def _d_AddPartitionsToTxnTopicResult_3(b: Buffer, p: int) -> tuple[AddPartitionsToTxnTopicResult, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AddPartitionsToTxnPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field ResultsByPartition was serialized as null")
@@ -166,17 +198,27 @@ def _d_AddPartitionsToTxnTopicResult_3(b: Buffer, p: int) -> tuple[AddPartitions
     for _ in range(n):
         f1e, p = _d_AddPartitionsToTxnPartitionResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnTopicResult(f0, f1), p
 
 
 def _d_AddPartitionsToTxnResponse_4(b: Buffer, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[AddPartitionsToTxnTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field ResultsByTopicV3AndBelow was serialized as null")
@@ -184,16 +226,26 @@ def _d_AddPartitionsToTxnResponse_4(b: Buffer, p: int) -> tuple[AddPartitionsToT
     for _ in range(n):
         f3e, p = _d_AddPartitionsToTxnTopicResult_3(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnResponse(f0, 0, [], f3), p
 
 
 def _d_AddPartitionsToTxnResult_1(b: Buffer, p: int) -> tuple[AddPartitionsToTxnResult, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AddPartitionsToTxnTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field TopicResults was serialized as null")
@@ -201,17 +253,27 @@ def _d_AddPartitionsToTxnResult_1(b: Buffer, p: int) -> tuple[AddPartitionsToTxn
     for _ in range(n):
         f1e, p = _d_AddPartitionsToTxnTopicResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnResult(f0, f1), p
 
 
 def _d_AddPartitionsToTxnResponse_5(b: Buffer, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[AddPartitionsToTxnResult]
     if n < 0:
         raise DecodeError("non-nullable field ResultsByTransaction was serialized as null")
@@ -219,10 +281,13 @@ def _d_AddPartitionsToTxnResponse_5(b: Buffer, p: int) -> tuple[AddPartitionsToT
     for _ in range(n):
         f2e, p = _d_AddPartitionsToTxnResult_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddPartitionsToTxnResponse(f0, f1, f2, []), p
 
 

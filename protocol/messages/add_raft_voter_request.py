@@ -50,7 +50,11 @@ def _e_AddRaftVoterRequest_0(w: bytearray, o: AddRaftVoterRequest) -> None:
     w += _S0.pack(o.timeout_ms, o.voter_id)
     w += o.voter_directory_id.bytes
     a_listeners = o.listeners
-    write_uvarint(w, len(a_listeners) + 1)
+    n = len(a_listeners) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_listeners in a_listeners:
         _e_Listener_0(w, e_listeners)
     w.append(0)
@@ -61,10 +65,13 @@ def _d_Listener_1(b: Buffer, p: int) -> tuple[Listener, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Listener(f0, f1, f2), p
 
 
@@ -73,7 +80,14 @@ def _d_AddRaftVoterRequest_1(b: Buffer, p: int) -> tuple[AddRaftVoterRequest, in
     f1, f2 = _S0.unpack_from(b, p)
     p += 8
     f3, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[Listener]
     if n < 0:
         raise DecodeError("non-nullable field Listeners was serialized as null")
@@ -81,10 +95,13 @@ def _d_AddRaftVoterRequest_1(b: Buffer, p: int) -> tuple[AddRaftVoterRequest, in
     for _ in range(n):
         f4e, p = _d_Listener_1(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AddRaftVoterRequest(f0, f1, f2, f3, f4), p
 
 

@@ -35,10 +35,13 @@ def _e_AllocateProducerIdsRequest_0(w: bytearray, o: AllocateProducerIdsRequest)
 def _d_AllocateProducerIdsRequest_1(b: Buffer, p: int) -> tuple[AllocateProducerIdsRequest, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AllocateProducerIdsRequest(f0, f1), p
 
 

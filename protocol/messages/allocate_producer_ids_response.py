@@ -37,10 +37,13 @@ def _e_AllocateProducerIdsResponse_0(w: bytearray, o: AllocateProducerIdsRespons
 def _d_AllocateProducerIdsResponse_1(b: Buffer, p: int) -> tuple[AllocateProducerIdsResponse, int]:
     f0, f1, f2, f3 = _S0.unpack_from(b, p)
     p += 18
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AllocateProducerIdsResponse(f0, f1, f2, f3), p
 
 

@@ -90,11 +90,19 @@ def _e_OpData_1(w: bytearray, o: OpData) -> None:
 
 def _e_EntryData_1(w: bytearray, o: EntryData) -> None:
     a_entity = o.entity
-    write_uvarint(w, len(a_entity) + 1)
+    n = len(a_entity) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_entity in a_entity:
         _e_EntityData_1(w, e_entity)
     a_ops = o.ops
-    write_uvarint(w, len(a_ops) + 1)
+    n = len(a_ops) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_ops in a_ops:
         _e_OpData_1(w, e_ops)
     w.append(0)
@@ -102,7 +110,11 @@ def _e_EntryData_1(w: bytearray, o: EntryData) -> None:
 
 def _e_AlterClientQuotasRequest_1(w: bytearray, o: AlterClientQuotasRequest) -> None:
     a_entries = o.entries
-    write_uvarint(w, len(a_entries) + 1)
+    n = len(a_entries) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_entries in a_entries:
         _e_EntryData_1(w, e_entries)
     w += _S1.pack(o.validate_only)
@@ -123,7 +135,10 @@ def _d_OpData_2(b: Buffer, p: int) -> tuple[OpData, int]:
 
 
 def _d_EntryData_2(b: Buffer, p: int) -> tuple[EntryData, int]:
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[EntityData]
     if n < 0:
         raise DecodeError("non-nullable field Entity was serialized as null")
@@ -131,7 +146,10 @@ def _d_EntryData_2(b: Buffer, p: int) -> tuple[EntryData, int]:
     for _ in range(n):
         f0e, p = _d_EntityData_2(b, p)
         f0.append(f0e)
-    n, p = read_array_len(b, p, 11)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OpData]
     if n < 0:
         raise DecodeError("non-nullable field Ops was serialized as null")
@@ -143,7 +161,10 @@ def _d_EntryData_2(b: Buffer, p: int) -> tuple[EntryData, int]:
 
 
 def _d_AlterClientQuotasRequest_2(b: Buffer, p: int) -> tuple[AlterClientQuotasRequest, int]:
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[EntryData]
     if n < 0:
         raise DecodeError("non-nullable field Entries was serialized as null")
@@ -159,10 +180,13 @@ def _d_AlterClientQuotasRequest_2(b: Buffer, p: int) -> tuple[AlterClientQuotasR
 def _d_EntityData_3(b: Buffer, p: int) -> tuple[EntityData, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EntityData(f0, f1), p
 
 
@@ -170,15 +194,25 @@ def _d_OpData_3(b: Buffer, p: int) -> tuple[OpData, int]:
     f0, p = read_compact_string(b, p)
     f1, f2 = _S0.unpack_from(b, p)
     p += 9
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OpData(f0, f1, f2), p
 
 
 def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[EntityData]
     if n < 0:
         raise DecodeError("non-nullable field Entity was serialized as null")
@@ -186,7 +220,14 @@ def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
     for _ in range(n):
         f0e, p = _d_EntityData_3(b, p)
         f0.append(f0e)
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OpData]
     if n < 0:
         raise DecodeError("non-nullable field Ops was serialized as null")
@@ -194,15 +235,25 @@ def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
     for _ in range(n):
         f1e, p = _d_OpData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EntryData(f0, f1), p
 
 
 def _d_AlterClientQuotasRequest_3(b: Buffer, p: int) -> tuple[AlterClientQuotasRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[EntryData]
     if n < 0:
         raise DecodeError("non-nullable field Entries was serialized as null")
@@ -212,10 +263,13 @@ def _d_AlterClientQuotasRequest_3(b: Buffer, p: int) -> tuple[AlterClientQuotasR
         f0.append(f0e)
     (f1,) = _S1.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterClientQuotasRequest(f0, f1), p
 
 

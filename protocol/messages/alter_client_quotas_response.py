@@ -73,7 +73,11 @@ def _e_EntryData_1(w: bytearray, o: EntryData) -> None:
     w += _S1.pack(o.error_code)
     write_compact_string(w, o.error_message)
     a_entity = o.entity
-    write_uvarint(w, len(a_entity) + 1)
+    n = len(a_entity) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_entity in a_entity:
         _e_EntityData_1(w, e_entity)
     w.append(0)
@@ -82,7 +86,11 @@ def _e_EntryData_1(w: bytearray, o: EntryData) -> None:
 def _e_AlterClientQuotasResponse_1(w: bytearray, o: AlterClientQuotasResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_entries = o.entries
-    write_uvarint(w, len(a_entries) + 1)
+    n = len(a_entries) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_entries in a_entries:
         _e_EntryData_1(w, e_entries)
     w.append(0)
@@ -98,7 +106,10 @@ def _d_EntryData_2(b: Buffer, p: int) -> tuple[EntryData, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[EntityData]
     if n < 0:
         raise DecodeError("non-nullable field Entity was serialized as null")
@@ -112,7 +123,10 @@ def _d_EntryData_2(b: Buffer, p: int) -> tuple[EntryData, int]:
 def _d_AlterClientQuotasResponse_2(b: Buffer, p: int) -> tuple[AlterClientQuotasResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[EntryData]
     if n < 0:
         raise DecodeError("non-nullable field Entries was serialized as null")
@@ -126,10 +140,13 @@ def _d_AlterClientQuotasResponse_2(b: Buffer, p: int) -> tuple[AlterClientQuotas
 def _d_EntityData_3(b: Buffer, p: int) -> tuple[EntityData, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EntityData(f0, f1), p
 
 
@@ -137,7 +154,14 @@ def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[EntityData]
     if n < 0:
         raise DecodeError("non-nullable field Entity was serialized as null")
@@ -145,17 +169,27 @@ def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
     for _ in range(n):
         f2e, p = _d_EntityData_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EntryData(f0, f1, f2), p
 
 
 def _d_AlterClientQuotasResponse_3(b: Buffer, p: int) -> tuple[AlterClientQuotasResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[EntryData]
     if n < 0:
         raise DecodeError("non-nullable field Entries was serialized as null")
@@ -163,10 +197,13 @@ def _d_AlterClientQuotasResponse_3(b: Buffer, p: int) -> tuple[AlterClientQuotas
     for _ in range(n):
         f1e, p = _d_EntryData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterClientQuotasResponse(f0, f1), p
 
 

@@ -63,7 +63,11 @@ def _e_AlterConfigsResourceResponse_1(w: bytearray, o: AlterConfigsResourceRespo
 def _e_AlterConfigsResponse_1(w: bytearray, o: AlterConfigsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_AlterConfigsResourceResponse_1(w, e_responses)
     w.append(0)
@@ -82,7 +86,10 @@ def _d_AlterConfigsResourceResponse_2(b: Buffer, p: int) -> tuple[AlterConfigsRe
 def _d_AlterConfigsResponse_2(b: Buffer, p: int) -> tuple[AlterConfigsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 7)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterConfigsResourceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -100,17 +107,27 @@ def _d_AlterConfigsResourceResponse_3(b: Buffer, p: int) -> tuple[AlterConfigsRe
     (f2,) = _S2.unpack_from(b, p)
     p += 1
     f3, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterConfigsResourceResponse(f0, f1, f2, f3), p
 
 
 def _d_AlterConfigsResponse_3(b: Buffer, p: int) -> tuple[AlterConfigsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterConfigsResourceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -118,10 +135,13 @@ def _d_AlterConfigsResponse_3(b: Buffer, p: int) -> tuple[AlterConfigsResponse, 
     for _ in range(n):
         f1e, p = _d_AlterConfigsResourceResponse_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterConfigsResponse(f0, f1), p
 
 

@@ -45,7 +45,11 @@ def _e_ReassignablePartition_0(w: bytearray, o: ReassignablePartition) -> None:
     if a_replicas is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_replicas) + 1)
+        n = len(a_replicas) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         w += struct.pack(">%di" % len(a_replicas), *a_replicas)
     w.append(0)
 
@@ -53,7 +57,11 @@ def _e_ReassignablePartition_0(w: bytearray, o: ReassignablePartition) -> None:
 def _e_ReassignableTopic_0(w: bytearray, o: ReassignableTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_ReassignablePartition_0(w, e_partitions)
     w.append(0)
@@ -62,7 +70,11 @@ def _e_ReassignableTopic_0(w: bytearray, o: ReassignableTopic) -> None:
 def _e_AlterPartitionReassignmentsRequest_0(w: bytearray, o: AlterPartitionReassignmentsRequest) -> None:
     w += _S0.pack(o.timeout_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_ReassignableTopic_0(w, e_topics)
     w.append(0)
@@ -71,23 +83,40 @@ def _e_AlterPartitionReassignmentsRequest_0(w: bytearray, o: AlterPartitionReass
 def _d_ReassignablePartition_1(b: Buffer, p: int) -> tuple[ReassignablePartition, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int] | None
     if n < 0:
         f1 = None
     else:
         f1 = list(struct.unpack_from(">%di" % n, b, p))
         p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReassignablePartition(f0, f1), p
 
 
 def _d_ReassignableTopic_1(b: Buffer, p: int) -> tuple[ReassignableTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ReassignablePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -95,10 +124,13 @@ def _d_ReassignableTopic_1(b: Buffer, p: int) -> tuple[ReassignableTopic, int]:
     for _ in range(n):
         f1e, p = _d_ReassignablePartition_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReassignableTopic(f0, f1), p
 
 
@@ -107,7 +139,14 @@ def _d_AlterPartitionReassignmentsRequest_1(
 ) -> tuple[AlterPartitionReassignmentsRequest, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ReassignableTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -115,10 +154,13 @@ def _d_AlterPartitionReassignmentsRequest_1(
     for _ in range(n):
         f1e, p = _d_ReassignableTopic_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionReassignmentsRequest(f0, f1), p
 
 

@@ -51,7 +51,11 @@ def _e_ReassignablePartitionResponse_0(w: bytearray, o: ReassignablePartitionRes
 def _e_ReassignableTopicResponse_0(w: bytearray, o: ReassignableTopicResponse) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_ReassignablePartitionResponse_0(w, e_partitions)
     w.append(0)
@@ -61,7 +65,11 @@ def _e_AlterPartitionReassignmentsResponse_0(w: bytearray, o: AlterPartitionReas
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     write_compact_string(w, o.error_message)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_ReassignableTopicResponse_0(w, e_responses)
     w.append(0)
@@ -71,16 +79,26 @@ def _d_ReassignablePartitionResponse_1(b: Buffer, p: int) -> tuple[ReassignableP
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReassignablePartitionResponse(f0, f1, f2), p
 
 
 def _d_ReassignableTopicResponse_1(b: Buffer, p: int) -> tuple[ReassignableTopicResponse, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ReassignablePartitionResponse]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -88,10 +106,13 @@ def _d_ReassignableTopicResponse_1(b: Buffer, p: int) -> tuple[ReassignableTopic
     for _ in range(n):
         f1e, p = _d_ReassignablePartitionResponse_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReassignableTopicResponse(f0, f1), p
 
 
@@ -101,7 +122,14 @@ def _d_AlterPartitionReassignmentsResponse_1(
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[ReassignableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -109,10 +137,13 @@ def _d_AlterPartitionReassignmentsResponse_1(
     for _ in range(n):
         f3e, p = _d_ReassignableTopicResponse_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionReassignmentsResponse(f0, f1, f2, f3), p
 
 

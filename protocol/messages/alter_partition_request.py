@@ -57,7 +57,11 @@ class AlterPartitionRequest(Message):
 def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
     w += _S1.pack(o.partition_index, o.leader_epoch)
     a_new_isr = o.new_isr
-    write_uvarint(w, len(a_new_isr) + 1)
+    n = len(a_new_isr) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_new_isr), *a_new_isr)
     w += _S2.pack(o.partition_epoch)
     w.append(0)
@@ -66,7 +70,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -75,7 +83,11 @@ def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
 def _e_AlterPartitionRequest_0(w: bytearray, o: AlterPartitionRequest) -> None:
     w += _S0.pack(o.broker_id, o.broker_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_0(w, e_topics)
     w.append(0)
@@ -84,7 +96,11 @@ def _e_AlterPartitionRequest_0(w: bytearray, o: AlterPartitionRequest) -> None:
 def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
     w += _S1.pack(o.partition_index, o.leader_epoch)
     a_new_isr = o.new_isr
-    write_uvarint(w, len(a_new_isr) + 1)
+    n = len(a_new_isr) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_new_isr), *a_new_isr)
     w += _S3.pack(o.leader_recovery_state, o.partition_epoch)
     w.append(0)
@@ -93,7 +109,11 @@ def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -102,7 +122,11 @@ def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
 def _e_AlterPartitionRequest_1(w: bytearray, o: AlterPartitionRequest) -> None:
     w += _S0.pack(o.broker_id, o.broker_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_1(w, e_topics)
     w.append(0)
@@ -111,7 +135,11 @@ def _e_AlterPartitionRequest_1(w: bytearray, o: AlterPartitionRequest) -> None:
 def _e_TopicData_2(w: bytearray, o: TopicData) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -120,7 +148,11 @@ def _e_TopicData_2(w: bytearray, o: TopicData) -> None:
 def _e_AlterPartitionRequest_2(w: bytearray, o: AlterPartitionRequest) -> None:
     w += _S0.pack(o.broker_id, o.broker_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_2(w, e_topics)
     w.append(0)
@@ -134,7 +166,11 @@ def _e_BrokerState_0(w: bytearray, o: BrokerState) -> None:
 def _e_PartitionData_2(w: bytearray, o: PartitionData) -> None:
     w += _S1.pack(o.partition_index, o.leader_epoch)
     a_new_isr_with_epochs = o.new_isr_with_epochs
-    write_uvarint(w, len(a_new_isr_with_epochs) + 1)
+    n = len(a_new_isr_with_epochs) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_new_isr_with_epochs in a_new_isr_with_epochs:
         _e_BrokerState_0(w, e_new_isr_with_epochs)
     w += _S3.pack(o.leader_recovery_state, o.partition_epoch)
@@ -144,7 +180,11 @@ def _e_PartitionData_2(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_3(w: bytearray, o: TopicData) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_2(w, e_partitions)
     w.append(0)
@@ -153,7 +193,11 @@ def _e_TopicData_3(w: bytearray, o: TopicData) -> None:
 def _e_AlterPartitionRequest_3(w: bytearray, o: AlterPartitionRequest) -> None:
     w += _S0.pack(o.broker_id, o.broker_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_3(w, e_topics)
     w.append(0)
@@ -162,7 +206,14 @@ def _e_AlterPartitionRequest_3(w: bytearray, o: AlterPartitionRequest) -> None:
 def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field NewIsr was serialized as null")
@@ -170,16 +221,26 @@ def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     p += n * 4
     (f5,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, [], 0, f5), p
 
 
 def _d_TopicData_4(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 14)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -187,17 +248,27 @@ def _d_TopicData_4(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f2e, p = _d_PartitionData_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, ZERO_UUID, f2), p
 
 
 def _d_AlterPartitionRequest_4(b: Buffer, p: int) -> tuple[AlterPartitionRequest, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 12
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -205,17 +276,27 @@ def _d_AlterPartitionRequest_4(b: Buffer, p: int) -> tuple[AlterPartitionRequest
     for _ in range(n):
         f2e, p = _d_TopicData_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionRequest(f0, f1, f2), p
 
 
 def _d_PartitionData_4(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field NewIsr was serialized as null")
@@ -223,16 +304,26 @@ def _d_PartitionData_4(b: Buffer, p: int) -> tuple[PartitionData, int]:
     p += n * 4
     f4, f5 = _S3.unpack_from(b, p)
     p += 5
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, [], f4, f5), p
 
 
 def _d_TopicData_5(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 15)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 15 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -240,17 +331,27 @@ def _d_TopicData_5(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f2e, p = _d_PartitionData_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, ZERO_UUID, f2), p
 
 
 def _d_AlterPartitionRequest_5(b: Buffer, p: int) -> tuple[AlterPartitionRequest, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 12
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -258,16 +359,26 @@ def _d_AlterPartitionRequest_5(b: Buffer, p: int) -> tuple[AlterPartitionRequest
     for _ in range(n):
         f2e, p = _d_TopicData_5(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionRequest(f0, f1, f2), p
 
 
 def _d_TopicData_6(b: Buffer, p: int) -> tuple[TopicData, int]:
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 15)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 15 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -275,17 +386,27 @@ def _d_TopicData_6(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f2e, p = _d_PartitionData_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData("", f1, f2), p
 
 
 def _d_AlterPartitionRequest_6(b: Buffer, p: int) -> tuple[AlterPartitionRequest, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 12
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -293,27 +414,40 @@ def _d_AlterPartitionRequest_6(b: Buffer, p: int) -> tuple[AlterPartitionRequest
     for _ in range(n):
         f2e, p = _d_TopicData_6(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionRequest(f0, f1, f2), p
 
 
 def _d_BrokerState_1(b: Buffer, p: int) -> tuple[BrokerState, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerState(f0, f1), p
 
 
 def _d_PartitionData_5(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 13)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 13 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[BrokerState]
     if n < 0:
         raise DecodeError("non-nullable field NewIsrWithEpochs was serialized as null")
@@ -323,16 +457,26 @@ def _d_PartitionData_5(b: Buffer, p: int) -> tuple[PartitionData, int]:
         f3.append(f3e)
     f4, f5 = _S3.unpack_from(b, p)
     p += 5
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, [], f3, f4, f5), p
 
 
 def _d_TopicData_7(b: Buffer, p: int) -> tuple[TopicData, int]:
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 15)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 15 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -340,17 +484,27 @@ def _d_TopicData_7(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f2e, p = _d_PartitionData_5(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData("", f1, f2), p
 
 
 def _d_AlterPartitionRequest_7(b: Buffer, p: int) -> tuple[AlterPartitionRequest, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 12
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -358,10 +512,13 @@ def _d_AlterPartitionRequest_7(b: Buffer, p: int) -> tuple[AlterPartitionRequest
     for _ in range(n):
         f2e, p = _d_TopicData_7(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionRequest(f0, f1, f2), p
 
 

@@ -52,7 +52,11 @@ class AlterPartitionResponse(Message):
 def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
     w += _S1.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch)
     a_isr = o.isr
-    write_uvarint(w, len(a_isr) + 1)
+    n = len(a_isr) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_isr), *a_isr)
     w += _S2.pack(o.partition_epoch)
     w.append(0)
@@ -61,7 +65,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -70,7 +78,11 @@ def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
 def _e_AlterPartitionResponse_0(w: bytearray, o: AlterPartitionResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_0(w, e_topics)
     w.append(0)
@@ -79,7 +91,11 @@ def _e_AlterPartitionResponse_0(w: bytearray, o: AlterPartitionResponse) -> None
 def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
     w += _S1.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch)
     a_isr = o.isr
-    write_uvarint(w, len(a_isr) + 1)
+    n = len(a_isr) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_isr), *a_isr)
     w += _S3.pack(o.leader_recovery_state, o.partition_epoch)
     w.append(0)
@@ -88,7 +104,11 @@ def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -97,7 +117,11 @@ def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
 def _e_AlterPartitionResponse_1(w: bytearray, o: AlterPartitionResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_1(w, e_topics)
     w.append(0)
@@ -106,7 +130,11 @@ def _e_AlterPartitionResponse_1(w: bytearray, o: AlterPartitionResponse) -> None
 def _e_TopicData_2(w: bytearray, o: TopicData) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -115,7 +143,11 @@ def _e_TopicData_2(w: bytearray, o: TopicData) -> None:
 def _e_AlterPartitionResponse_2(w: bytearray, o: AlterPartitionResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_2(w, e_topics)
     w.append(0)
@@ -124,7 +156,14 @@ def _e_AlterPartitionResponse_2(w: bytearray, o: AlterPartitionResponse) -> None
 def _d_PartitionData_2(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f3 = _S1.unpack_from(b, p)
     p += 14
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -132,16 +171,26 @@ def _d_PartitionData_2(b: Buffer, p: int) -> tuple[PartitionData, int]:
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3, f4, 0, f6), p
 
 
 def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -149,17 +198,27 @@ def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f2e, p = _d_PartitionData_2(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, ZERO_UUID, f2), p
 
 
 def _d_AlterPartitionResponse_3(b: Buffer, p: int) -> tuple[AlterPartitionResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -167,17 +226,27 @@ def _d_AlterPartitionResponse_3(b: Buffer, p: int) -> tuple[AlterPartitionRespon
     for _ in range(n):
         f2e, p = _d_TopicData_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionResponse(f0, f1, f2), p
 
 
 def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f3 = _S1.unpack_from(b, p)
     p += 14
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -185,16 +254,26 @@ def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     p += n * 4
     f5, f6 = _S3.unpack_from(b, p)
     p += 5
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3, f4, f5, f6), p
 
 
 def _d_TopicData_4(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -202,17 +281,27 @@ def _d_TopicData_4(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f2e, p = _d_PartitionData_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, ZERO_UUID, f2), p
 
 
 def _d_AlterPartitionResponse_4(b: Buffer, p: int) -> tuple[AlterPartitionResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -220,16 +309,26 @@ def _d_AlterPartitionResponse_4(b: Buffer, p: int) -> tuple[AlterPartitionRespon
     for _ in range(n):
         f2e, p = _d_TopicData_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionResponse(f0, f1, f2), p
 
 
 def _d_TopicData_5(b: Buffer, p: int) -> tuple[TopicData, int]:
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -237,17 +336,27 @@ def _d_TopicData_5(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f2e, p = _d_PartitionData_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData("", f1, f2), p
 
 
 def _d_AlterPartitionResponse_5(b: Buffer, p: int) -> tuple[AlterPartitionResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -255,10 +364,13 @@ def _d_AlterPartitionResponse_5(b: Buffer, p: int) -> tuple[AlterPartitionRespon
     for _ in range(n):
         f2e, p = _d_TopicData_5(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterPartitionResponse(f0, f1, f2), p
 
 

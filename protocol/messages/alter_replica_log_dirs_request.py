@@ -61,7 +61,11 @@ def _e_AlterReplicaLogDirsRequest_0(w: bytearray, o: AlterReplicaLogDirsRequest)
 def _e_AlterReplicaLogDirTopic_1(w: bytearray, o: AlterReplicaLogDirTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -69,7 +73,11 @@ def _e_AlterReplicaLogDirTopic_1(w: bytearray, o: AlterReplicaLogDirTopic) -> No
 def _e_AlterReplicaLogDir_1(w: bytearray, o: AlterReplicaLogDir) -> None:
     write_compact_string(w, o.path)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_AlterReplicaLogDirTopic_1(w, e_topics)
     w.append(0)
@@ -77,7 +85,11 @@ def _e_AlterReplicaLogDir_1(w: bytearray, o: AlterReplicaLogDir) -> None:
 
 def _e_AlterReplicaLogDirsRequest_1(w: bytearray, o: AlterReplicaLogDirsRequest) -> None:
     a_dirs = o.dirs
-    write_uvarint(w, len(a_dirs) + 1)
+    n = len(a_dirs) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_dirs in a_dirs:
         _e_AlterReplicaLogDir_1(w, e_dirs)
     w.append(0)
@@ -85,7 +97,10 @@ def _e_AlterReplicaLogDirsRequest_1(w: bytearray, o: AlterReplicaLogDirsRequest)
 
 def _d_AlterReplicaLogDirTopic_2(b: Buffer, p: int) -> tuple[AlterReplicaLogDirTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -96,7 +111,10 @@ def _d_AlterReplicaLogDirTopic_2(b: Buffer, p: int) -> tuple[AlterReplicaLogDirT
 
 def _d_AlterReplicaLogDir_2(b: Buffer, p: int) -> tuple[AlterReplicaLogDir, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterReplicaLogDirTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -108,7 +126,10 @@ def _d_AlterReplicaLogDir_2(b: Buffer, p: int) -> tuple[AlterReplicaLogDir, int]
 
 
 def _d_AlterReplicaLogDirsRequest_2(b: Buffer, p: int) -> tuple[AlterReplicaLogDirsRequest, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AlterReplicaLogDir]
     if n < 0:
         raise DecodeError("non-nullable field Dirs was serialized as null")
@@ -121,22 +142,39 @@ def _d_AlterReplicaLogDirsRequest_2(b: Buffer, p: int) -> tuple[AlterReplicaLogD
 
 def _d_AlterReplicaLogDirTopic_3(b: Buffer, p: int) -> tuple[AlterReplicaLogDirTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterReplicaLogDirTopic(f0, f1), p
 
 
 def _d_AlterReplicaLogDir_3(b: Buffer, p: int) -> tuple[AlterReplicaLogDir, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterReplicaLogDirTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -144,15 +182,25 @@ def _d_AlterReplicaLogDir_3(b: Buffer, p: int) -> tuple[AlterReplicaLogDir, int]
     for _ in range(n):
         f1e, p = _d_AlterReplicaLogDirTopic_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterReplicaLogDir(f0, f1), p
 
 
 def _d_AlterReplicaLogDirsRequest_3(b: Buffer, p: int) -> tuple[AlterReplicaLogDirsRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AlterReplicaLogDir]
     if n < 0:
         raise DecodeError("non-nullable field Dirs was serialized as null")
@@ -160,10 +208,13 @@ def _d_AlterReplicaLogDirsRequest_3(b: Buffer, p: int) -> tuple[AlterReplicaLogD
     for _ in range(n):
         f0e, p = _d_AlterReplicaLogDir_3(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterReplicaLogDirsRequest(f0), p
 
 

@@ -68,7 +68,11 @@ def _e_AlterReplicaLogDirPartitionResult_1(w: bytearray, o: AlterReplicaLogDirPa
 def _e_AlterReplicaLogDirTopicResult_1(w: bytearray, o: AlterReplicaLogDirTopicResult) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_AlterReplicaLogDirPartitionResult_1(w, e_partitions)
     w.append(0)
@@ -77,7 +81,11 @@ def _e_AlterReplicaLogDirTopicResult_1(w: bytearray, o: AlterReplicaLogDirTopicR
 def _e_AlterReplicaLogDirsResponse_1(w: bytearray, o: AlterReplicaLogDirsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_AlterReplicaLogDirTopicResult_1(w, e_results)
     w.append(0)
@@ -93,7 +101,10 @@ def _d_AlterReplicaLogDirPartitionResult_2(
 
 def _d_AlterReplicaLogDirTopicResult_2(b: Buffer, p: int) -> tuple[AlterReplicaLogDirTopicResult, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterReplicaLogDirPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -107,7 +118,10 @@ def _d_AlterReplicaLogDirTopicResult_2(b: Buffer, p: int) -> tuple[AlterReplicaL
 def _d_AlterReplicaLogDirsResponse_2(b: Buffer, p: int) -> tuple[AlterReplicaLogDirsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterReplicaLogDirTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -123,16 +137,26 @@ def _d_AlterReplicaLogDirPartitionResult_3(
 ) -> tuple[AlterReplicaLogDirPartitionResult, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterReplicaLogDirPartitionResult(f0, f1), p
 
 
 def _d_AlterReplicaLogDirTopicResult_3(b: Buffer, p: int) -> tuple[AlterReplicaLogDirTopicResult, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterReplicaLogDirPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -140,17 +164,27 @@ def _d_AlterReplicaLogDirTopicResult_3(b: Buffer, p: int) -> tuple[AlterReplicaL
     for _ in range(n):
         f1e, p = _d_AlterReplicaLogDirPartitionResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterReplicaLogDirTopicResult(f0, f1), p
 
 
 def _d_AlterReplicaLogDirsResponse_3(b: Buffer, p: int) -> tuple[AlterReplicaLogDirsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterReplicaLogDirTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -158,10 +192,13 @@ def _d_AlterReplicaLogDirsResponse_3(b: Buffer, p: int) -> tuple[AlterReplicaLog
     for _ in range(n):
         f1e, p = _d_AlterReplicaLogDirTopicResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterReplicaLogDirsResponse(f0, f1), p
 
 

@@ -59,11 +59,19 @@ def _e_ScramCredentialUpsertion_0(w: bytearray, o: ScramCredentialUpsertion) -> 
 
 def _e_AlterUserScramCredentialsRequest_0(w: bytearray, o: AlterUserScramCredentialsRequest) -> None:
     a_deletions = o.deletions
-    write_uvarint(w, len(a_deletions) + 1)
+    n = len(a_deletions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_deletions in a_deletions:
         _e_ScramCredentialDeletion_0(w, e_deletions)
     a_upsertions = o.upsertions
-    write_uvarint(w, len(a_upsertions) + 1)
+    n = len(a_upsertions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_upsertions in a_upsertions:
         _e_ScramCredentialUpsertion_0(w, e_upsertions)
     w.append(0)
@@ -73,10 +81,13 @@ def _d_ScramCredentialDeletion_1(b: Buffer, p: int) -> tuple[ScramCredentialDele
     f0, p = read_compact_string(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ScramCredentialDeletion(f0, f1), p
 
 
@@ -86,15 +97,25 @@ def _d_ScramCredentialUpsertion_1(b: Buffer, p: int) -> tuple[ScramCredentialUps
     p += 5
     f3, p = read_compact_bytes(b, p)
     f4, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ScramCredentialUpsertion(f0, f1, f2, f3, f4), p
 
 
 def _d_AlterUserScramCredentialsRequest_1(b: Buffer, p: int) -> tuple[AlterUserScramCredentialsRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[ScramCredentialDeletion]
     if n < 0:
         raise DecodeError("non-nullable field Deletions was serialized as null")
@@ -102,7 +123,14 @@ def _d_AlterUserScramCredentialsRequest_1(b: Buffer, p: int) -> tuple[AlterUserS
     for _ in range(n):
         f0e, p = _d_ScramCredentialDeletion_1(b, p)
         f0.append(f0e)
-    n, p = read_compact_array_len(b, p, 9)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ScramCredentialUpsertion]
     if n < 0:
         raise DecodeError("non-nullable field Upsertions was serialized as null")
@@ -110,10 +138,13 @@ def _d_AlterUserScramCredentialsRequest_1(b: Buffer, p: int) -> tuple[AlterUserS
     for _ in range(n):
         f1e, p = _d_ScramCredentialUpsertion_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterUserScramCredentialsRequest(f0, f1), p
 
 

@@ -45,7 +45,11 @@ def _e_AlterUserScramCredentialsResult_0(w: bytearray, o: AlterUserScramCredenti
 def _e_AlterUserScramCredentialsResponse_0(w: bytearray, o: AlterUserScramCredentialsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_AlterUserScramCredentialsResult_0(w, e_results)
     w.append(0)
@@ -56,10 +60,13 @@ def _d_AlterUserScramCredentialsResult_1(b: Buffer, p: int) -> tuple[AlterUserSc
     (f1,) = _S1.unpack_from(b, p)
     p += 2
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterUserScramCredentialsResult(f0, f1, f2), p
 
 
@@ -68,7 +75,14 @@ def _d_AlterUserScramCredentialsResponse_1(
 ) -> tuple[AlterUserScramCredentialsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AlterUserScramCredentialsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -76,10 +90,13 @@ def _d_AlterUserScramCredentialsResponse_1(
     for _ in range(n):
         f1e, p = _d_AlterUserScramCredentialsResult_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterUserScramCredentialsResponse(f0, f1), p
 
 

@@ -42,10 +42,13 @@ def _d_ApiVersionsRequest_2(b: Buffer, p: int) -> tuple[ApiVersionsRequest, int]
 def _d_ApiVersionsRequest_3(b: Buffer, p: int) -> tuple[ApiVersionsRequest, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ApiVersionsRequest(f0, f1), p
 
 

@@ -99,7 +99,11 @@ def _e_FinalizedFeatureKey_0(w: bytearray, o: FinalizedFeatureKey) -> None:
 def _e_ApiVersionsResponse_2(w: bytearray, o: ApiVersionsResponse) -> None:
     w += _S0.pack(o.error_code)
     a_api_keys = o.api_keys
-    write_uvarint(w, len(a_api_keys) + 1)
+    n = len(a_api_keys) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_api_keys in a_api_keys:
         _e_ApiVersion_1(w, e_api_keys)
     w += _S2.pack(o.throttle_time_ms)
@@ -116,7 +120,11 @@ def _e_ApiVersionsResponse_2(w: bytearray, o: ApiVersionsResponse) -> None:
     if o.supported_features:
         t = bytearray()
         a_supported_features = o.supported_features
-        write_uvarint(t, len(a_supported_features) + 1)
+        n = len(a_supported_features) + 1
+        if n < 128:
+            t.append(n)
+        else:
+            write_uvarint(t, n)
         for e_supported_features in a_supported_features:
             _e_SupportedFeatureKey_0(t, e_supported_features)
         write_tagged(w, 0, t)
@@ -127,7 +135,11 @@ def _e_ApiVersionsResponse_2(w: bytearray, o: ApiVersionsResponse) -> None:
     if o.finalized_features:
         t = bytearray()
         a_finalized_features = o.finalized_features
-        write_uvarint(t, len(a_finalized_features) + 1)
+        n = len(a_finalized_features) + 1
+        if n < 128:
+            t.append(n)
+        else:
+            write_uvarint(t, n)
         for e_finalized_features in a_finalized_features:
             _e_FinalizedFeatureKey_0(t, e_finalized_features)
         write_tagged(w, 2, t)
@@ -146,7 +158,10 @@ def _d_ApiVersion_2(b: Buffer, p: int) -> tuple[ApiVersion, int]:
 def _d_ApiVersionsResponse_3(b: Buffer, p: int) -> tuple[ApiVersionsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ApiVersion]
     if n < 0:
         raise DecodeError("non-nullable field ApiKeys was serialized as null")
@@ -160,7 +175,10 @@ def _d_ApiVersionsResponse_3(b: Buffer, p: int) -> tuple[ApiVersionsResponse, in
 def _d_ApiVersionsResponse_4(b: Buffer, p: int) -> tuple[ApiVersionsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ApiVersion]
     if n < 0:
         raise DecodeError("non-nullable field ApiKeys was serialized as null")
@@ -176,10 +194,13 @@ def _d_ApiVersionsResponse_4(b: Buffer, p: int) -> tuple[ApiVersionsResponse, in
 def _d_ApiVersion_3(b: Buffer, p: int) -> tuple[ApiVersion, int]:
     f0, f1, f2 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ApiVersion(f0, f1, f2), p
 
 
@@ -187,10 +208,13 @@ def _d_SupportedFeatureKey_1(b: Buffer, p: int) -> tuple[SupportedFeatureKey, in
     f0, p = read_compact_string(b, p)
     f1, f2 = _S3.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SupportedFeatureKey(f0, f1, f2), p
 
 
@@ -198,10 +222,13 @@ def _d_FinalizedFeatureKey_1(b: Buffer, p: int) -> tuple[FinalizedFeatureKey, in
     f0, p = read_compact_string(b, p)
     f1, f2 = _S3.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FinalizedFeatureKey(f0, f1, f2), p
 
 
@@ -212,7 +239,14 @@ def _d_ApiVersionsResponse_5(b: Buffer, p: int) -> tuple[ApiVersionsResponse, in
     f3: list[SupportedFeatureKey] = []
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ApiVersion]
     if n < 0:
         raise DecodeError("non-nullable field ApiKeys was serialized as null")
@@ -222,40 +256,57 @@ def _d_ApiVersionsResponse_5(b: Buffer, p: int) -> tuple[ApiVersionsResponse, in
         f1.append(f1e)
     (f2,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            n, q = read_compact_array_len(b, q, 6)
-            if n < 0:
-                raise DecodeError("non-nullable field SupportedFeatures was serialized as null")
-            f3 = []
-            for _ in range(n):
-                f3e, q = _d_SupportedFeatureKey_1(b, q)
-                f3.append(f3e)
-            check_tag_end(q, end)
-        elif tag == 1:
-            q = p
-            (f4,) = _S4.unpack_from(b, q)
-            q += 8
-            check_tag_end(q, end)
-        elif tag == 2:
-            q = p
-            n, q = read_compact_array_len(b, q, 6)
-            if n < 0:
-                raise DecodeError("non-nullable field FinalizedFeatures was serialized as null")
-            f5 = []
-            for _ in range(n):
-                f5e, q = _d_FinalizedFeatureKey_1(b, q)
-                f5.append(f5e)
-            check_tag_end(q, end)
-        elif tag == 3:
-            q = p
-            (f6,) = _S5.unpack_from(b, q)
-            q += 1
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                n = b[q] - 1
+                if n < 127:
+                    q += 1
+                else:
+                    n, q = read_uvarint(b, q)
+                    n -= 1
+                if n * 6 > len(b) - q:
+                    array_too_long(n, len(b) - q)
+                if n < 0:
+                    raise DecodeError("non-nullable field SupportedFeatures was serialized as null")
+                f3 = []
+                for _ in range(n):
+                    f3e, q = _d_SupportedFeatureKey_1(b, q)
+                    f3.append(f3e)
+                check_tag_end(q, end)
+            elif tag == 1:
+                q = p
+                (f4,) = _S4.unpack_from(b, q)
+                q += 8
+                check_tag_end(q, end)
+            elif tag == 2:
+                q = p
+                n = b[q] - 1
+                if n < 127:
+                    q += 1
+                else:
+                    n, q = read_uvarint(b, q)
+                    n -= 1
+                if n * 6 > len(b) - q:
+                    array_too_long(n, len(b) - q)
+                if n < 0:
+                    raise DecodeError("non-nullable field FinalizedFeatures was serialized as null")
+                f5 = []
+                for _ in range(n):
+                    f5e, q = _d_FinalizedFeatureKey_1(b, q)
+                    f5.append(f5e)
+                check_tag_end(q, end)
+            elif tag == 3:
+                q = p
+                (f6,) = _S5.unpack_from(b, q)
+                q += 1
+                check_tag_end(q, end)
+            p = end
     return ApiVersionsResponse(f0, f1, f2, f3, f4, f5, f6), p
 
 

@@ -54,7 +54,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -63,7 +67,11 @@ def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
 def _e_DirectoryData_0(w: bytearray, o: DirectoryData) -> None:
     w += o.id.bytes
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_0(w, e_topics)
     w.append(0)
@@ -72,7 +80,11 @@ def _e_DirectoryData_0(w: bytearray, o: DirectoryData) -> None:
 def _e_AssignReplicasToDirsResponse_0(w: bytearray, o: AssignReplicasToDirsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_directories = o.directories
-    write_uvarint(w, len(a_directories) + 1)
+    n = len(a_directories) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_directories in a_directories:
         _e_DirectoryData_0(w, e_directories)
     w.append(0)
@@ -81,16 +93,26 @@ def _e_AssignReplicasToDirsResponse_0(w: bytearray, o: AssignReplicasToDirsRespo
 def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1), p
 
 
 def _d_TopicData_1(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -98,16 +120,26 @@ def _d_TopicData_1(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
 def _d_DirectoryData_1(b: Buffer, p: int) -> tuple[DirectoryData, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -115,17 +147,27 @@ def _d_DirectoryData_1(b: Buffer, p: int) -> tuple[DirectoryData, int]:
     for _ in range(n):
         f1e, p = _d_TopicData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DirectoryData(f0, f1), p
 
 
 def _d_AssignReplicasToDirsResponse_1(b: Buffer, p: int) -> tuple[AssignReplicasToDirsResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DirectoryData]
     if n < 0:
         raise DecodeError("non-nullable field Directories was serialized as null")
@@ -133,10 +175,13 @@ def _d_AssignReplicasToDirsResponse_1(b: Buffer, p: int) -> tuple[AssignReplicas
     for _ in range(n):
         f2e, p = _d_DirectoryData_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AssignReplicasToDirsResponse(f0, f1, f2), p
 
 

@@ -83,7 +83,11 @@ def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -100,11 +104,19 @@ def _e_BeginQuorumEpochRequest_1(w: bytearray, o: BeginQuorumEpochRequest) -> No
     write_compact_string(w, o.cluster_id)
     w += _S1.pack(o.voter_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_1(w, e_topics)
     a_leader_endpoints = o.leader_endpoints
-    write_uvarint(w, len(a_leader_endpoints) + 1)
+    n = len(a_leader_endpoints) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_leader_endpoints in a_leader_endpoints:
         _e_LeaderEndpoint_0(w, e_leader_endpoints)
     w.append(0)
@@ -118,7 +130,10 @@ def _d_PartitionData_2(b: Buffer, p: int) -> tuple[PartitionData, int]:
 
 def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -131,7 +146,10 @@ def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
 
 def _d_BeginQuorumEpochRequest_2(b: Buffer, p: int) -> tuple[BeginQuorumEpochRequest, int]:
     f0, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -148,16 +166,26 @@ def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f1, p = read_uuid(b, p)
     f2, f3 = _S2.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3), p
 
 
 def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 29)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 29 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -165,10 +193,13 @@ def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
@@ -177,10 +208,13 @@ def _d_LeaderEndpoint_1(b: Buffer, p: int) -> tuple[LeaderEndpoint, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S3.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderEndpoint(f0, f1, f2), p
 
 
@@ -188,7 +222,14 @@ def _d_BeginQuorumEpochRequest_3(b: Buffer, p: int) -> tuple[BeginQuorumEpochReq
     f0, p = read_compact_nullable_string(b, p)
     (f1,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -196,7 +237,14 @@ def _d_BeginQuorumEpochRequest_3(b: Buffer, p: int) -> tuple[BeginQuorumEpochReq
     for _ in range(n):
         f2e, p = _d_TopicData_3(b, p)
         f2.append(f2e)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[LeaderEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field LeaderEndpoints was serialized as null")
@@ -204,10 +252,13 @@ def _d_BeginQuorumEpochRequest_3(b: Buffer, p: int) -> tuple[BeginQuorumEpochReq
     for _ in range(n):
         f3e, p = _d_LeaderEndpoint_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BeginQuorumEpochRequest(f0, f1, f2, f3), p
 
 

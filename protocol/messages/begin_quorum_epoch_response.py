@@ -80,7 +80,11 @@ def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -96,7 +100,11 @@ def _e_NodeEndpoint_0(w: bytearray, o: NodeEndpoint) -> None:
 def _e_BeginQuorumEpochResponse_1(w: bytearray, o: BeginQuorumEpochResponse) -> None:
     w += _S0.pack(o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_1(w, e_topics)
     n = 0
@@ -106,7 +114,11 @@ def _e_BeginQuorumEpochResponse_1(w: bytearray, o: BeginQuorumEpochResponse) -> 
     if o.node_endpoints:
         t = bytearray()
         a_node_endpoints = o.node_endpoints
-        write_uvarint(t, len(a_node_endpoints) + 1)
+        n = len(a_node_endpoints) + 1
+        if n < 128:
+            t.append(n)
+        else:
+            write_uvarint(t, n)
         for e_node_endpoints in a_node_endpoints:
             _e_NodeEndpoint_0(t, e_node_endpoints)
         write_tagged(w, 0, t)
@@ -120,7 +132,10 @@ def _d_PartitionData_2(b: Buffer, p: int) -> tuple[PartitionData, int]:
 
 def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -134,7 +149,10 @@ def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
 def _d_BeginQuorumEpochResponse_2(b: Buffer, p: int) -> tuple[BeginQuorumEpochResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -148,16 +166,26 @@ def _d_BeginQuorumEpochResponse_2(b: Buffer, p: int) -> tuple[BeginQuorumEpochRe
 def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f3 = _S1.unpack_from(b, p)
     p += 14
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3), p
 
 
 def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 15)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 15 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -165,10 +193,13 @@ def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
@@ -178,10 +209,13 @@ def _d_NodeEndpoint_1(b: Buffer, p: int) -> tuple[NodeEndpoint, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S3.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return NodeEndpoint(f0, f1, f2), p
 
 
@@ -189,7 +223,14 @@ def _d_BeginQuorumEpochResponse_3(b: Buffer, p: int) -> tuple[BeginQuorumEpochRe
     f2: list[NodeEndpoint] = []
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -197,20 +238,30 @@ def _d_BeginQuorumEpochResponse_3(b: Buffer, p: int) -> tuple[BeginQuorumEpochRe
     for _ in range(n):
         f1e, p = _d_TopicData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            n, q = read_compact_array_len(b, q, 8)
-            if n < 0:
-                raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
-            f2 = []
-            for _ in range(n):
-                f2e, q = _d_NodeEndpoint_1(b, q)
-                f2.append(f2e)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                n = b[q] - 1
+                if n < 127:
+                    q += 1
+                else:
+                    n, q = read_uvarint(b, q)
+                    n -= 1
+                if n * 8 > len(b) - q:
+                    array_too_long(n, len(b) - q)
+                if n < 0:
+                    raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
+                f2 = []
+                for _ in range(n):
+                    f2e, q = _d_NodeEndpoint_1(b, q)
+                    f2.append(f2e)
+                check_tag_end(q, end)
+            p = end
     return BeginQuorumEpochResponse(f0, f1, f2), p
 
 

@@ -45,7 +45,11 @@ def _e_BrokerHeartbeatRequest_1(w: bytearray, o: BrokerHeartbeatRequest) -> None
     if o.offline_log_dirs:
         t = bytearray()
         a_offline_log_dirs = o.offline_log_dirs
-        write_uvarint(t, len(a_offline_log_dirs) + 1)
+        n = len(a_offline_log_dirs) + 1
+        if n < 128:
+            t.append(n)
+        else:
+            write_uvarint(t, n)
         for e_offline_log_dirs in a_offline_log_dirs:
             t += e_offline_log_dirs.bytes
         write_tagged(w, 0, t)
@@ -54,10 +58,13 @@ def _e_BrokerHeartbeatRequest_1(w: bytearray, o: BrokerHeartbeatRequest) -> None
 def _d_BrokerHeartbeatRequest_2(b: Buffer, p: int) -> tuple[BrokerHeartbeatRequest, int]:
     f0, f1, f2, f3, f4 = _S0.unpack_from(b, p)
     p += 22
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerHeartbeatRequest(f0, f1, f2, f3, f4, []), p
 
 
@@ -65,20 +72,30 @@ def _d_BrokerHeartbeatRequest_3(b: Buffer, p: int) -> tuple[BrokerHeartbeatReque
     f5: list[UUID] = []
     f0, f1, f2, f3, f4 = _S0.unpack_from(b, p)
     p += 22
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            n, q = read_compact_array_len(b, q, 16)
-            if n < 0:
-                raise DecodeError("non-nullable field OfflineLogDirs was serialized as null")
-            f5 = []
-            for _ in range(n):
-                f5e, q = read_uuid(b, q)
-                f5.append(f5e)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                n = b[q] - 1
+                if n < 127:
+                    q += 1
+                else:
+                    n, q = read_uvarint(b, q)
+                    n -= 1
+                if n * 16 > len(b) - q:
+                    array_too_long(n, len(b) - q)
+                if n < 0:
+                    raise DecodeError("non-nullable field OfflineLogDirs was serialized as null")
+                f5 = []
+                for _ in range(n):
+                    f5e, q = read_uuid(b, q)
+                    f5.append(f5e)
+                check_tag_end(q, end)
+            p = end
     return BrokerHeartbeatRequest(f0, f1, f2, f3, f4, f5), p
 
 

@@ -38,10 +38,13 @@ def _e_BrokerHeartbeatResponse_0(w: bytearray, o: BrokerHeartbeatResponse) -> No
 def _d_BrokerHeartbeatResponse_1(b: Buffer, p: int) -> tuple[BrokerHeartbeatResponse, int]:
     f0, f1, f2, f3, f4 = _S0.unpack_from(b, p)
     p += 9
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerHeartbeatResponse(f0, f1, f2, f3, f4), p
 
 

@@ -71,11 +71,19 @@ def _e_BrokerRegistrationRequest_0(w: bytearray, o: BrokerRegistrationRequest) -
     write_compact_string(w, o.cluster_id)
     w += o.incarnation_id.bytes
     a_listeners = o.listeners
-    write_uvarint(w, len(a_listeners) + 1)
+    n = len(a_listeners) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_listeners in a_listeners:
         _e_Listener_0(w, e_listeners)
     a_features = o.features
-    write_uvarint(w, len(a_features) + 1)
+    n = len(a_features) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_features in a_features:
         _e_Feature_0(w, e_features)
     write_compact_string(w, o.rack)
@@ -87,11 +95,19 @@ def _e_BrokerRegistrationRequest_1(w: bytearray, o: BrokerRegistrationRequest) -
     write_compact_string(w, o.cluster_id)
     w += o.incarnation_id.bytes
     a_listeners = o.listeners
-    write_uvarint(w, len(a_listeners) + 1)
+    n = len(a_listeners) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_listeners in a_listeners:
         _e_Listener_0(w, e_listeners)
     a_features = o.features
-    write_uvarint(w, len(a_features) + 1)
+    n = len(a_features) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_features in a_features:
         _e_Feature_0(w, e_features)
     write_compact_string(w, o.rack)
@@ -104,17 +120,29 @@ def _e_BrokerRegistrationRequest_2(w: bytearray, o: BrokerRegistrationRequest) -
     write_compact_string(w, o.cluster_id)
     w += o.incarnation_id.bytes
     a_listeners = o.listeners
-    write_uvarint(w, len(a_listeners) + 1)
+    n = len(a_listeners) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_listeners in a_listeners:
         _e_Listener_0(w, e_listeners)
     a_features = o.features
-    write_uvarint(w, len(a_features) + 1)
+    n = len(a_features) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_features in a_features:
         _e_Feature_0(w, e_features)
     write_compact_string(w, o.rack)
     w += _S3.pack(o.is_migrating_zk_broker)
     a_log_dirs = o.log_dirs
-    write_uvarint(w, len(a_log_dirs) + 1)
+    n = len(a_log_dirs) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_log_dirs in a_log_dirs:
         w += e_log_dirs.bytes
     w.append(0)
@@ -125,17 +153,29 @@ def _e_BrokerRegistrationRequest_3(w: bytearray, o: BrokerRegistrationRequest) -
     write_compact_string(w, o.cluster_id)
     w += o.incarnation_id.bytes
     a_listeners = o.listeners
-    write_uvarint(w, len(a_listeners) + 1)
+    n = len(a_listeners) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_listeners in a_listeners:
         _e_Listener_0(w, e_listeners)
     a_features = o.features
-    write_uvarint(w, len(a_features) + 1)
+    n = len(a_features) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_features in a_features:
         _e_Feature_0(w, e_features)
     write_compact_string(w, o.rack)
     w += _S3.pack(o.is_migrating_zk_broker)
     a_log_dirs = o.log_dirs
-    write_uvarint(w, len(a_log_dirs) + 1)
+    n = len(a_log_dirs) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_log_dirs in a_log_dirs:
         w += e_log_dirs.bytes
     w += _S4.pack(o.previous_broker_epoch)
@@ -147,10 +187,13 @@ def _d_Listener_1(b: Buffer, p: int) -> tuple[Listener, int]:
     f1, p = read_compact_string(b, p)
     f2, f3 = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Listener(f0, f1, f2, f3), p
 
 
@@ -158,10 +201,13 @@ def _d_Feature_1(b: Buffer, p: int) -> tuple[Feature, int]:
     f0, p = read_compact_string(b, p)
     f1, f2 = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Feature(f0, f1, f2), p
 
 
@@ -170,7 +216,14 @@ def _d_BrokerRegistrationRequest_4(b: Buffer, p: int) -> tuple[BrokerRegistratio
     p += 4
     f1, p = read_compact_string(b, p)
     f2, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Listener]
     if n < 0:
         raise DecodeError("non-nullable field Listeners was serialized as null")
@@ -178,7 +231,14 @@ def _d_BrokerRegistrationRequest_4(b: Buffer, p: int) -> tuple[BrokerRegistratio
     for _ in range(n):
         f3e, p = _d_Listener_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[Feature]
     if n < 0:
         raise DecodeError("non-nullable field Features was serialized as null")
@@ -187,10 +247,13 @@ def _d_BrokerRegistrationRequest_4(b: Buffer, p: int) -> tuple[BrokerRegistratio
         f4e, p = _d_Feature_1(b, p)
         f4.append(f4e)
     f5, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerRegistrationRequest(f0, f1, f2, f3, f4, f5, False, [], -1), p
 
 
@@ -199,7 +262,14 @@ def _d_BrokerRegistrationRequest_5(b: Buffer, p: int) -> tuple[BrokerRegistratio
     p += 4
     f1, p = read_compact_string(b, p)
     f2, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Listener]
     if n < 0:
         raise DecodeError("non-nullable field Listeners was serialized as null")
@@ -207,7 +277,14 @@ def _d_BrokerRegistrationRequest_5(b: Buffer, p: int) -> tuple[BrokerRegistratio
     for _ in range(n):
         f3e, p = _d_Listener_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[Feature]
     if n < 0:
         raise DecodeError("non-nullable field Features was serialized as null")
@@ -218,10 +295,13 @@ def _d_BrokerRegistrationRequest_5(b: Buffer, p: int) -> tuple[BrokerRegistratio
     f5, p = read_compact_nullable_string(b, p)
     (f6,) = _S3.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerRegistrationRequest(f0, f1, f2, f3, f4, f5, f6, [], -1), p
 
 
@@ -230,7 +310,14 @@ def _d_BrokerRegistrationRequest_6(b: Buffer, p: int) -> tuple[BrokerRegistratio
     p += 4
     f1, p = read_compact_string(b, p)
     f2, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Listener]
     if n < 0:
         raise DecodeError("non-nullable field Listeners was serialized as null")
@@ -238,7 +325,14 @@ def _d_BrokerRegistrationRequest_6(b: Buffer, p: int) -> tuple[BrokerRegistratio
     for _ in range(n):
         f3e, p = _d_Listener_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[Feature]
     if n < 0:
         raise DecodeError("non-nullable field Features was serialized as null")
@@ -249,7 +343,14 @@ def _d_BrokerRegistrationRequest_6(b: Buffer, p: int) -> tuple[BrokerRegistratio
     f5, p = read_compact_nullable_string(b, p)
     (f6,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 16)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UUID]
     if n < 0:
         raise DecodeError("non-nullable field LogDirs was serialized as null")
@@ -257,10 +358,13 @@ def _d_BrokerRegistrationRequest_6(b: Buffer, p: int) -> tuple[BrokerRegistratio
     for _ in range(n):
         f7e, p = read_uuid(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerRegistrationRequest(f0, f1, f2, f3, f4, f5, f6, f7, -1), p
 
 
@@ -269,7 +373,14 @@ def _d_BrokerRegistrationRequest_7(b: Buffer, p: int) -> tuple[BrokerRegistratio
     p += 4
     f1, p = read_compact_string(b, p)
     f2, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Listener]
     if n < 0:
         raise DecodeError("non-nullable field Listeners was serialized as null")
@@ -277,7 +388,14 @@ def _d_BrokerRegistrationRequest_7(b: Buffer, p: int) -> tuple[BrokerRegistratio
     for _ in range(n):
         f3e, p = _d_Listener_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[Feature]
     if n < 0:
         raise DecodeError("non-nullable field Features was serialized as null")
@@ -288,7 +406,14 @@ def _d_BrokerRegistrationRequest_7(b: Buffer, p: int) -> tuple[BrokerRegistratio
     f5, p = read_compact_nullable_string(b, p)
     (f6,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 16)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UUID]
     if n < 0:
         raise DecodeError("non-nullable field LogDirs was serialized as null")
@@ -298,10 +423,13 @@ def _d_BrokerRegistrationRequest_7(b: Buffer, p: int) -> tuple[BrokerRegistratio
         f7.append(f7e)
     (f8,) = _S4.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerRegistrationRequest(f0, f1, f2, f3, f4, f5, f6, f7, f8), p
 
 

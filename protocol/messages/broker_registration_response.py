@@ -36,10 +36,13 @@ def _e_BrokerRegistrationResponse_0(w: bytearray, o: BrokerRegistrationResponse)
 def _d_BrokerRegistrationResponse_1(b: Buffer, p: int) -> tuple[BrokerRegistrationResponse, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 14
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BrokerRegistrationResponse(f0, f1, f2), p
 
 

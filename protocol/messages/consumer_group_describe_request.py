@@ -29,7 +29,11 @@ class ConsumerGroupDescribeRequest(Message):
 
 def _e_ConsumerGroupDescribeRequest_0(w: bytearray, o: ConsumerGroupDescribeRequest) -> None:
     a_group_ids = o.group_ids
-    write_uvarint(w, len(a_group_ids) + 1)
+    n = len(a_group_ids) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_group_ids in a_group_ids:
         write_compact_string(w, e_group_ids)
     w += _S0.pack(o.include_authorized_operations)
@@ -37,7 +41,14 @@ def _e_ConsumerGroupDescribeRequest_0(w: bytearray, o: ConsumerGroupDescribeRequ
 
 
 def _d_ConsumerGroupDescribeRequest_1(b: Buffer, p: int) -> tuple[ConsumerGroupDescribeRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field GroupIds was serialized as null")
@@ -47,10 +58,13 @@ def _d_ConsumerGroupDescribeRequest_1(b: Buffer, p: int) -> tuple[ConsumerGroupD
         f0.append(f0e)
     (f1,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupDescribeRequest(f0, f1), p
 
 

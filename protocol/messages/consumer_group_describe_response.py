@@ -72,14 +72,22 @@ def _e_TopicPartitions_0(w: bytearray, o: TopicPartitions) -> None:
     w += o.topic_id.bytes
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
 
 def _e_Assignment_0(w: bytearray, o: Assignment) -> None:
     a_topic_partitions = o.topic_partitions
-    write_uvarint(w, len(a_topic_partitions) + 1)
+    n = len(a_topic_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_partitions in a_topic_partitions:
         _e_TopicPartitions_0(w, e_topic_partitions)
     w.append(0)
@@ -93,7 +101,11 @@ def _e_Member_0(w: bytearray, o: Member) -> None:
     write_compact_string(w, o.client_id)
     write_compact_string(w, o.client_host)
     a_subscribed_topic_names = o.subscribed_topic_names
-    write_uvarint(w, len(a_subscribed_topic_names) + 1)
+    n = len(a_subscribed_topic_names) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_subscribed_topic_names in a_subscribed_topic_names:
         write_compact_string(w, e_subscribed_topic_names)
     write_compact_string(w, o.subscribed_topic_regex)
@@ -110,7 +122,11 @@ def _e_DescribedGroup_0(w: bytearray, o: DescribedGroup) -> None:
     w += _S2.pack(o.group_epoch, o.assignment_epoch)
     write_compact_string(w, o.assignor_name)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_Member_0(w, e_members)
     w += _S0.pack(o.authorized_operations)
@@ -120,7 +136,11 @@ def _e_DescribedGroup_0(w: bytearray, o: DescribedGroup) -> None:
 def _e_ConsumerGroupDescribeResponse_0(w: bytearray, o: ConsumerGroupDescribeResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_DescribedGroup_0(w, e_groups)
     w.append(0)
@@ -129,21 +149,38 @@ def _e_ConsumerGroupDescribeResponse_0(w: bytearray, o: ConsumerGroupDescribeRes
 def _d_TopicPartitions_1(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
     f0, p = read_uuid(b, p)
     f1, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f2 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartitions(f0, f1, f2), p
 
 
 def _d_Assignment_1(b: Buffer, p: int) -> tuple[Assignment, int]:
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicPartitions]
     if n < 0:
         raise DecodeError("non-nullable field TopicPartitions was serialized as null")
@@ -151,10 +188,13 @@ def _d_Assignment_1(b: Buffer, p: int) -> tuple[Assignment, int]:
     for _ in range(n):
         f0e, p = _d_TopicPartitions_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Assignment(f0), p
 
 
@@ -166,7 +206,14 @@ def _d_Member_1(b: Buffer, p: int) -> tuple[Member, int]:
     p += 4
     f4, p = read_compact_string(b, p)
     f5, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[str]
     if n < 0:
         raise DecodeError("non-nullable field SubscribedTopicNames was serialized as null")
@@ -177,10 +224,13 @@ def _d_Member_1(b: Buffer, p: int) -> tuple[Member, int]:
     f7, p = read_compact_nullable_string(b, p)
     f8, p = _d_Assignment_1(b, p)
     f9, p = _d_Assignment_1(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Member(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9), p
 
 
@@ -193,7 +243,14 @@ def _d_DescribedGroup_1(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
     f4, f5 = _S2.unpack_from(b, p)
     p += 8
     f6, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 16)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[Member]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -203,17 +260,27 @@ def _d_DescribedGroup_1(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
         f7.append(f7e)
     (f8,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribedGroup(f0, f1, f2, f3, f4, f5, f6, f7, f8), p
 
 
 def _d_ConsumerGroupDescribeResponse_1(b: Buffer, p: int) -> tuple[ConsumerGroupDescribeResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -221,10 +288,13 @@ def _d_ConsumerGroupDescribeResponse_1(b: Buffer, p: int) -> tuple[ConsumerGroup
     for _ in range(n):
         f1e, p = _d_DescribedGroup_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupDescribeResponse(f0, f1), p
 
 

@@ -44,7 +44,11 @@ class ConsumerGroupHeartbeatRequest(Message):
 def _e_TopicPartitions_0(w: bytearray, o: TopicPartitions) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -60,7 +64,11 @@ def _e_ConsumerGroupHeartbeatRequest_0(w: bytearray, o: ConsumerGroupHeartbeatRe
     if a_subscribed_topic_names is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_subscribed_topic_names) + 1)
+        n = len(a_subscribed_topic_names) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_subscribed_topic_names in a_subscribed_topic_names:
             write_compact_string(w, e_subscribed_topic_names)
     write_compact_string(w, o.server_assignor)
@@ -68,7 +76,11 @@ def _e_ConsumerGroupHeartbeatRequest_0(w: bytearray, o: ConsumerGroupHeartbeatRe
     if a_topic_partitions is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topic_partitions) + 1)
+        n = len(a_topic_partitions) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topic_partitions in a_topic_partitions:
             _e_TopicPartitions_0(w, e_topic_partitions)
     w.append(0)
@@ -85,7 +97,11 @@ def _e_ConsumerGroupHeartbeatRequest_1(w: bytearray, o: ConsumerGroupHeartbeatRe
     if a_subscribed_topic_names is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_subscribed_topic_names) + 1)
+        n = len(a_subscribed_topic_names) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_subscribed_topic_names in a_subscribed_topic_names:
             write_compact_string(w, e_subscribed_topic_names)
     write_compact_string(w, o.subscribed_topic_regex)
@@ -94,7 +110,11 @@ def _e_ConsumerGroupHeartbeatRequest_1(w: bytearray, o: ConsumerGroupHeartbeatRe
     if a_topic_partitions is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topic_partitions) + 1)
+        n = len(a_topic_partitions) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topic_partitions in a_topic_partitions:
             _e_TopicPartitions_0(w, e_topic_partitions)
     w.append(0)
@@ -102,16 +122,26 @@ def _e_ConsumerGroupHeartbeatRequest_1(w: bytearray, o: ConsumerGroupHeartbeatRe
 
 def _d_TopicPartitions_1(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartitions(f0, f1), p
 
 
@@ -124,7 +154,14 @@ def _d_ConsumerGroupHeartbeatRequest_2(b: Buffer, p: int) -> tuple[ConsumerGroup
     f4, p = read_compact_nullable_string(b, p)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[str] | None
     if n < 0:
         f6 = None
@@ -134,7 +171,14 @@ def _d_ConsumerGroupHeartbeatRequest_2(b: Buffer, p: int) -> tuple[ConsumerGroup
             f6e, p = read_compact_string(b, p)
             f6.append(f6e)
     f8, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[TopicPartitions] | None
     if n < 0:
         f9 = None
@@ -143,10 +187,13 @@ def _d_ConsumerGroupHeartbeatRequest_2(b: Buffer, p: int) -> tuple[ConsumerGroup
         for _ in range(n):
             f9e, p = _d_TopicPartitions_1(b, p)
             f9.append(f9e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupHeartbeatRequest(f0, f1, f2, f3, f4, f5, f6, None, f8, f9), p
 
 
@@ -159,7 +206,14 @@ def _d_ConsumerGroupHeartbeatRequest_3(b: Buffer, p: int) -> tuple[ConsumerGroup
     f4, p = read_compact_nullable_string(b, p)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[str] | None
     if n < 0:
         f6 = None
@@ -170,7 +224,14 @@ def _d_ConsumerGroupHeartbeatRequest_3(b: Buffer, p: int) -> tuple[ConsumerGroup
             f6.append(f6e)
     f7, p = read_compact_nullable_string(b, p)
     f8, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[TopicPartitions] | None
     if n < 0:
         f9 = None
@@ -179,10 +240,13 @@ def _d_ConsumerGroupHeartbeatRequest_3(b: Buffer, p: int) -> tuple[ConsumerGroup
         for _ in range(n):
             f9e, p = _d_TopicPartitions_1(b, p)
             f9.append(f9e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ConsumerGroupHeartbeatRequest(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9), p
 
 

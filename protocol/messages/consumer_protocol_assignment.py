@@ -48,7 +48,10 @@ def _e_ConsumerProtocolAssignment_0(w: bytearray, o: ConsumerProtocolAssignment)
 
 def _d_TopicPartition_1(b: Buffer, p: int) -> tuple[TopicPartition, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -58,7 +61,10 @@ def _d_TopicPartition_1(b: Buffer, p: int) -> tuple[TopicPartition, int]:
 
 
 def _d_ConsumerProtocolAssignment_1(b: Buffer, p: int) -> tuple[ConsumerProtocolAssignment, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicPartition]
     if n < 0:
         raise DecodeError("non-nullable field AssignedPartitions was serialized as null")

@@ -91,7 +91,10 @@ def _e_ConsumerProtocolSubscription_3(w: bytearray, o: ConsumerProtocolSubscript
 
 
 def _d_ConsumerProtocolSubscription_4(b: Buffer, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -105,7 +108,10 @@ def _d_ConsumerProtocolSubscription_4(b: Buffer, p: int) -> tuple[ConsumerProtoc
 
 def _d_TopicPartition_1(b: Buffer, p: int) -> tuple[TopicPartition, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -115,7 +121,10 @@ def _d_TopicPartition_1(b: Buffer, p: int) -> tuple[TopicPartition, int]:
 
 
 def _d_ConsumerProtocolSubscription_5(b: Buffer, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -124,7 +133,10 @@ def _d_ConsumerProtocolSubscription_5(b: Buffer, p: int) -> tuple[ConsumerProtoc
         f0e, p = read_string(b, p)
         f0.append(f0e)
     f1, p = read_nullable_bytes(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicPartition]
     if n < 0:
         raise DecodeError("non-nullable field OwnedPartitions was serialized as null")
@@ -136,7 +148,10 @@ def _d_ConsumerProtocolSubscription_5(b: Buffer, p: int) -> tuple[ConsumerProtoc
 
 
 def _d_ConsumerProtocolSubscription_6(b: Buffer, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -145,7 +160,10 @@ def _d_ConsumerProtocolSubscription_6(b: Buffer, p: int) -> tuple[ConsumerProtoc
         f0e, p = read_string(b, p)
         f0.append(f0e)
     f1, p = read_nullable_bytes(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicPartition]
     if n < 0:
         raise DecodeError("non-nullable field OwnedPartitions was serialized as null")
@@ -159,7 +177,10 @@ def _d_ConsumerProtocolSubscription_6(b: Buffer, p: int) -> tuple[ConsumerProtoc
 
 
 def _d_ConsumerProtocolSubscription_7(b: Buffer, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -168,7 +189,10 @@ def _d_ConsumerProtocolSubscription_7(b: Buffer, p: int) -> tuple[ConsumerProtoc
         f0e, p = read_string(b, p)
         f0.append(f0e)
     f1, p = read_nullable_bytes(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicPartition]
     if n < 0:
         raise DecodeError("non-nullable field OwnedPartitions was serialized as null")

@@ -56,10 +56,13 @@ def _d_ControlledShutdownRequest_4(b: Buffer, p: int) -> tuple[ControlledShutdow
 def _d_ControlledShutdownRequest_5(b: Buffer, p: int) -> tuple[ControlledShutdownRequest, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ControlledShutdownRequest(f0, f1), p
 
 

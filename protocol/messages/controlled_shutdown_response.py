@@ -56,7 +56,11 @@ def _e_RemainingPartition_1(w: bytearray, o: RemainingPartition) -> None:
 def _e_ControlledShutdownResponse_1(w: bytearray, o: ControlledShutdownResponse) -> None:
     w += _S0.pack(o.error_code)
     a_remaining_partitions = o.remaining_partitions
-    write_uvarint(w, len(a_remaining_partitions) + 1)
+    n = len(a_remaining_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_remaining_partitions in a_remaining_partitions:
         _e_RemainingPartition_1(w, e_remaining_partitions)
     w.append(0)
@@ -72,7 +76,10 @@ def _d_RemainingPartition_2(b: Buffer, p: int) -> tuple[RemainingPartition, int]
 def _d_ControlledShutdownResponse_2(b: Buffer, p: int) -> tuple[ControlledShutdownResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[RemainingPartition]
     if n < 0:
         raise DecodeError("non-nullable field RemainingPartitions was serialized as null")
@@ -87,17 +94,27 @@ def _d_RemainingPartition_3(b: Buffer, p: int) -> tuple[RemainingPartition, int]
     f0, p = read_compact_string(b, p)
     (f1,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return RemainingPartition(f0, f1), p
 
 
 def _d_ControlledShutdownResponse_3(b: Buffer, p: int) -> tuple[ControlledShutdownResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[RemainingPartition]
     if n < 0:
         raise DecodeError("non-nullable field RemainingPartitions was serialized as null")
@@ -105,10 +122,13 @@ def _d_ControlledShutdownResponse_3(b: Buffer, p: int) -> tuple[ControlledShutdo
     for _ in range(n):
         f1e, p = _d_RemainingPartition_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ControlledShutdownResponse(f0, f1), p
 
 

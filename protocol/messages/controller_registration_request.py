@@ -66,11 +66,19 @@ def _e_ControllerRegistrationRequest_0(w: bytearray, o: ControllerRegistrationRe
     w += o.incarnation_id.bytes
     w += _S1.pack(o.zk_migration_ready)
     a_listeners = o.listeners
-    write_uvarint(w, len(a_listeners) + 1)
+    n = len(a_listeners) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_listeners in a_listeners:
         _e_Listener_0(w, e_listeners)
     a_features = o.features
-    write_uvarint(w, len(a_features) + 1)
+    n = len(a_features) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_features in a_features:
         _e_Feature_0(w, e_features)
     w.append(0)
@@ -81,10 +89,13 @@ def _d_Listener_1(b: Buffer, p: int) -> tuple[Listener, int]:
     f1, p = read_compact_string(b, p)
     f2, f3 = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Listener(f0, f1, f2, f3), p
 
 
@@ -92,10 +103,13 @@ def _d_Feature_1(b: Buffer, p: int) -> tuple[Feature, int]:
     f0, p = read_compact_string(b, p)
     f1, f2 = _S3.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Feature(f0, f1, f2), p
 
 
@@ -105,7 +119,14 @@ def _d_ControllerRegistrationRequest_1(b: Buffer, p: int) -> tuple[ControllerReg
     f1, p = read_uuid(b, p)
     (f2,) = _S1.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Listener]
     if n < 0:
         raise DecodeError("non-nullable field Listeners was serialized as null")
@@ -113,7 +134,14 @@ def _d_ControllerRegistrationRequest_1(b: Buffer, p: int) -> tuple[ControllerReg
     for _ in range(n):
         f3e, p = _d_Listener_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[Feature]
     if n < 0:
         raise DecodeError("non-nullable field Features was serialized as null")
@@ -121,10 +149,13 @@ def _d_ControllerRegistrationRequest_1(b: Buffer, p: int) -> tuple[ControllerReg
     for _ in range(n):
         f4e, p = _d_Feature_1(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ControllerRegistrationRequest(f0, f1, f2, f3, f4), p
 
 

@@ -81,7 +81,11 @@ def _e_AclCreation_2(w: bytearray, o: AclCreation) -> None:
 
 def _e_CreateAclsRequest_2(w: bytearray, o: CreateAclsRequest) -> None:
     a_creations = o.creations
-    write_uvarint(w, len(a_creations) + 1)
+    n = len(a_creations) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_creations in a_creations:
         _e_AclCreation_2(w, e_creations)
     w.append(0)
@@ -99,7 +103,10 @@ def _d_AclCreation_3(b: Buffer, p: int) -> tuple[AclCreation, int]:
 
 
 def _d_CreateAclsRequest_3(b: Buffer, p: int) -> tuple[CreateAclsRequest, int]:
-    n, p = read_array_len(b, p, 9)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AclCreation]
     if n < 0:
         raise DecodeError("non-nullable field Creations was serialized as null")
@@ -124,7 +131,10 @@ def _d_AclCreation_4(b: Buffer, p: int) -> tuple[AclCreation, int]:
 
 
 def _d_CreateAclsRequest_4(b: Buffer, p: int) -> tuple[CreateAclsRequest, int]:
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AclCreation]
     if n < 0:
         raise DecodeError("non-nullable field Creations was serialized as null")
@@ -145,15 +155,25 @@ def _d_AclCreation_5(b: Buffer, p: int) -> tuple[AclCreation, int]:
     f4, p = read_compact_string(b, p)
     f5, f6 = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AclCreation(f0, f1, f2, f3, f4, f5, f6), p
 
 
 def _d_CreateAclsRequest_5(b: Buffer, p: int) -> tuple[CreateAclsRequest, int]:
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AclCreation]
     if n < 0:
         raise DecodeError("non-nullable field Creations was serialized as null")
@@ -161,10 +181,13 @@ def _d_CreateAclsRequest_5(b: Buffer, p: int) -> tuple[CreateAclsRequest, int]:
     for _ in range(n):
         f0e, p = _d_AclCreation_5(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateAclsRequest(f0), p
 
 

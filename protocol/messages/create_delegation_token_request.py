@@ -56,7 +56,11 @@ def _e_CreatableRenewers_1(w: bytearray, o: CreatableRenewers) -> None:
 
 def _e_CreateDelegationTokenRequest_1(w: bytearray, o: CreateDelegationTokenRequest) -> None:
     a_renewers = o.renewers
-    write_uvarint(w, len(a_renewers) + 1)
+    n = len(a_renewers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_renewers in a_renewers:
         _e_CreatableRenewers_1(w, e_renewers)
     w += _S0.pack(o.max_lifetime_ms)
@@ -67,7 +71,11 @@ def _e_CreateDelegationTokenRequest_2(w: bytearray, o: CreateDelegationTokenRequ
     write_compact_string(w, o.owner_principal_type)
     write_compact_string(w, o.owner_principal_name)
     a_renewers = o.renewers
-    write_uvarint(w, len(a_renewers) + 1)
+    n = len(a_renewers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_renewers in a_renewers:
         _e_CreatableRenewers_1(w, e_renewers)
     w += _S0.pack(o.max_lifetime_ms)
@@ -81,7 +89,10 @@ def _d_CreatableRenewers_2(b: Buffer, p: int) -> tuple[CreatableRenewers, int]:
 
 
 def _d_CreateDelegationTokenRequest_3(b: Buffer, p: int) -> tuple[CreateDelegationTokenRequest, int]:
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[CreatableRenewers]
     if n < 0:
         raise DecodeError("non-nullable field Renewers was serialized as null")
@@ -97,15 +108,25 @@ def _d_CreateDelegationTokenRequest_3(b: Buffer, p: int) -> tuple[CreateDelegati
 def _d_CreatableRenewers_3(b: Buffer, p: int) -> tuple[CreatableRenewers, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatableRenewers(f0, f1), p
 
 
 def _d_CreateDelegationTokenRequest_4(b: Buffer, p: int) -> tuple[CreateDelegationTokenRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[CreatableRenewers]
     if n < 0:
         raise DecodeError("non-nullable field Renewers was serialized as null")
@@ -115,17 +136,27 @@ def _d_CreateDelegationTokenRequest_4(b: Buffer, p: int) -> tuple[CreateDelegati
         f2.append(f2e)
     (f3,) = _S0.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateDelegationTokenRequest("", "", f2, f3), p
 
 
 def _d_CreateDelegationTokenRequest_5(b: Buffer, p: int) -> tuple[CreateDelegationTokenRequest, int]:
     f0, p = read_compact_nullable_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[CreatableRenewers]
     if n < 0:
         raise DecodeError("non-nullable field Renewers was serialized as null")
@@ -135,10 +166,13 @@ def _d_CreateDelegationTokenRequest_5(b: Buffer, p: int) -> tuple[CreateDelegati
         f2.append(f2e)
     (f3,) = _S0.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateDelegationTokenRequest(f0, f1, f2, f3), p
 
 

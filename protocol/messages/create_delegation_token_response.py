@@ -97,10 +97,13 @@ def _d_CreateDelegationTokenResponse_4(b: Buffer, p: int) -> tuple[CreateDelegat
     f9, p = read_compact_bytes(b, p)
     (f10,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateDelegationTokenResponse(f0, f1, f2, "", "", f5, f6, f7, f8, f9, f10), p
 
 
@@ -117,10 +120,13 @@ def _d_CreateDelegationTokenResponse_5(b: Buffer, p: int) -> tuple[CreateDelegat
     f9, p = read_compact_bytes(b, p)
     (f10,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateDelegationTokenResponse(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10), p
 
 

@@ -69,7 +69,11 @@ def _e_CreatePartitionsRequest_0(w: bytearray, o: CreatePartitionsRequest) -> No
 
 def _e_CreatePartitionsAssignment_1(w: bytearray, o: CreatePartitionsAssignment) -> None:
     a_broker_ids = o.broker_ids
-    write_uvarint(w, len(a_broker_ids) + 1)
+    n = len(a_broker_ids) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_broker_ids), *a_broker_ids)
     w.append(0)
 
@@ -81,7 +85,11 @@ def _e_CreatePartitionsTopic_1(w: bytearray, o: CreatePartitionsTopic) -> None:
     if a_assignments is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_assignments) + 1)
+        n = len(a_assignments) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_assignments in a_assignments:
             _e_CreatePartitionsAssignment_1(w, e_assignments)
     w.append(0)
@@ -89,7 +97,11 @@ def _e_CreatePartitionsTopic_1(w: bytearray, o: CreatePartitionsTopic) -> None:
 
 def _e_CreatePartitionsRequest_1(w: bytearray, o: CreatePartitionsRequest) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_CreatePartitionsTopic_1(w, e_topics)
     w += _S1.pack(o.timeout_ms, o.validate_only)
@@ -97,7 +109,10 @@ def _e_CreatePartitionsRequest_1(w: bytearray, o: CreatePartitionsRequest) -> No
 
 
 def _d_CreatePartitionsAssignment_2(b: Buffer, p: int) -> tuple[CreatePartitionsAssignment, int]:
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[int]
     if n < 0:
         raise DecodeError("non-nullable field BrokerIds was serialized as null")
@@ -110,7 +125,10 @@ def _d_CreatePartitionsTopic_2(b: Buffer, p: int) -> tuple[CreatePartitionsTopic
     f0, p = read_string(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[CreatePartitionsAssignment] | None
     if n < 0:
         f2 = None
@@ -123,7 +141,10 @@ def _d_CreatePartitionsTopic_2(b: Buffer, p: int) -> tuple[CreatePartitionsTopic
 
 
 def _d_CreatePartitionsRequest_2(b: Buffer, p: int) -> tuple[CreatePartitionsRequest, int]:
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[CreatePartitionsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -137,16 +158,26 @@ def _d_CreatePartitionsRequest_2(b: Buffer, p: int) -> tuple[CreatePartitionsReq
 
 
 def _d_CreatePartitionsAssignment_3(b: Buffer, p: int) -> tuple[CreatePartitionsAssignment, int]:
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[int]
     if n < 0:
         raise DecodeError("non-nullable field BrokerIds was serialized as null")
     f0 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatePartitionsAssignment(f0), p
 
 
@@ -154,7 +185,14 @@ def _d_CreatePartitionsTopic_3(b: Buffer, p: int) -> tuple[CreatePartitionsTopic
     f0, p = read_compact_string(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 2)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[CreatePartitionsAssignment] | None
     if n < 0:
         f2 = None
@@ -163,15 +201,25 @@ def _d_CreatePartitionsTopic_3(b: Buffer, p: int) -> tuple[CreatePartitionsTopic
         for _ in range(n):
             f2e, p = _d_CreatePartitionsAssignment_3(b, p)
             f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatePartitionsTopic(f0, f1, f2), p
 
 
 def _d_CreatePartitionsRequest_3(b: Buffer, p: int) -> tuple[CreatePartitionsRequest, int]:
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[CreatePartitionsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -181,10 +229,13 @@ def _d_CreatePartitionsRequest_3(b: Buffer, p: int) -> tuple[CreatePartitionsReq
         f0.append(f0e)
     f1, f2 = _S1.unpack_from(b, p)
     p += 5
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatePartitionsRequest(f0, f1, f2), p
 
 

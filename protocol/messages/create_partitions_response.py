@@ -59,7 +59,11 @@ def _e_CreatePartitionsTopicResult_1(w: bytearray, o: CreatePartitionsTopicResul
 def _e_CreatePartitionsResponse_1(w: bytearray, o: CreatePartitionsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_CreatePartitionsTopicResult_1(w, e_results)
     w.append(0)
@@ -76,7 +80,10 @@ def _d_CreatePartitionsTopicResult_2(b: Buffer, p: int) -> tuple[CreatePartition
 def _d_CreatePartitionsResponse_2(b: Buffer, p: int) -> tuple[CreatePartitionsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[CreatePartitionsTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -92,17 +99,27 @@ def _d_CreatePartitionsTopicResult_3(b: Buffer, p: int) -> tuple[CreatePartition
     (f1,) = _S1.unpack_from(b, p)
     p += 2
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatePartitionsTopicResult(f0, f1, f2), p
 
 
 def _d_CreatePartitionsResponse_3(b: Buffer, p: int) -> tuple[CreatePartitionsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[CreatePartitionsTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -110,10 +127,13 @@ def _d_CreatePartitionsResponse_3(b: Buffer, p: int) -> tuple[CreatePartitionsRe
     for _ in range(n):
         f1e, p = _d_CreatePartitionsTopicResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatePartitionsResponse(f0, f1), p
 
 

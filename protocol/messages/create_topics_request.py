@@ -95,7 +95,11 @@ def _e_CreateTopicsRequest_1(w: bytearray, o: CreateTopicsRequest) -> None:
 def _e_CreatableReplicaAssignment_1(w: bytearray, o: CreatableReplicaAssignment) -> None:
     w += _S1.pack(o.partition_index)
     a_broker_ids = o.broker_ids
-    write_uvarint(w, len(a_broker_ids) + 1)
+    n = len(a_broker_ids) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_broker_ids), *a_broker_ids)
     w.append(0)
 
@@ -110,11 +114,19 @@ def _e_CreatableTopic_1(w: bytearray, o: CreatableTopic) -> None:
     write_compact_string(w, o.name)
     w += _S0.pack(o.num_partitions, o.replication_factor)
     a_assignments = o.assignments
-    write_uvarint(w, len(a_assignments) + 1)
+    n = len(a_assignments) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_assignments in a_assignments:
         _e_CreatableReplicaAssignment_1(w, e_assignments)
     a_configs = o.configs
-    write_uvarint(w, len(a_configs) + 1)
+    n = len(a_configs) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_configs in a_configs:
         _e_CreatableTopicConfig_1(w, e_configs)
     w.append(0)
@@ -122,7 +134,11 @@ def _e_CreatableTopic_1(w: bytearray, o: CreatableTopic) -> None:
 
 def _e_CreateTopicsRequest_2(w: bytearray, o: CreateTopicsRequest) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_CreatableTopic_1(w, e_topics)
     w += _S2.pack(o.timeout_ms, o.validate_only)
@@ -132,7 +148,10 @@ def _e_CreateTopicsRequest_2(w: bytearray, o: CreateTopicsRequest) -> None:
 def _d_CreatableReplicaAssignment_2(b: Buffer, p: int) -> tuple[CreatableReplicaAssignment, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field BrokerIds was serialized as null")
@@ -151,7 +170,10 @@ def _d_CreatableTopic_2(b: Buffer, p: int) -> tuple[CreatableTopic, int]:
     f0, p = read_string(b, p)
     f1, f2 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[CreatableReplicaAssignment]
     if n < 0:
         raise DecodeError("non-nullable field Assignments was serialized as null")
@@ -159,7 +181,10 @@ def _d_CreatableTopic_2(b: Buffer, p: int) -> tuple[CreatableTopic, int]:
     for _ in range(n):
         f3e, p = _d_CreatableReplicaAssignment_2(b, p)
         f3.append(f3e)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[CreatableTopicConfig]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -171,7 +196,10 @@ def _d_CreatableTopic_2(b: Buffer, p: int) -> tuple[CreatableTopic, int]:
 
 
 def _d_CreateTopicsRequest_3(b: Buffer, p: int) -> tuple[CreateTopicsRequest, int]:
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[CreatableTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -185,7 +213,10 @@ def _d_CreateTopicsRequest_3(b: Buffer, p: int) -> tuple[CreateTopicsRequest, in
 
 
 def _d_CreateTopicsRequest_4(b: Buffer, p: int) -> tuple[CreateTopicsRequest, int]:
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[CreatableTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -201,26 +232,39 @@ def _d_CreateTopicsRequest_4(b: Buffer, p: int) -> tuple[CreateTopicsRequest, in
 def _d_CreatableReplicaAssignment_3(b: Buffer, p: int) -> tuple[CreatableReplicaAssignment, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field BrokerIds was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatableReplicaAssignment(f0, f1), p
 
 
 def _d_CreatableTopicConfig_3(b: Buffer, p: int) -> tuple[CreatableTopicConfig, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatableTopicConfig(f0, f1), p
 
 
@@ -228,7 +272,14 @@ def _d_CreatableTopic_3(b: Buffer, p: int) -> tuple[CreatableTopic, int]:
     f0, p = read_compact_string(b, p)
     f1, f2 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[CreatableReplicaAssignment]
     if n < 0:
         raise DecodeError("non-nullable field Assignments was serialized as null")
@@ -236,7 +287,14 @@ def _d_CreatableTopic_3(b: Buffer, p: int) -> tuple[CreatableTopic, int]:
     for _ in range(n):
         f3e, p = _d_CreatableReplicaAssignment_3(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[CreatableTopicConfig]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -244,15 +302,25 @@ def _d_CreatableTopic_3(b: Buffer, p: int) -> tuple[CreatableTopic, int]:
     for _ in range(n):
         f4e, p = _d_CreatableTopicConfig_3(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatableTopic(f0, f1, f2, f3, f4), p
 
 
 def _d_CreateTopicsRequest_5(b: Buffer, p: int) -> tuple[CreateTopicsRequest, int]:
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[CreatableTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -262,10 +330,13 @@ def _d_CreateTopicsRequest_5(b: Buffer, p: int) -> tuple[CreateTopicsRequest, in
         f0.append(f0e)
     f1, f2 = _S2.unpack_from(b, p)
     p += 5
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateTopicsRequest(f0, f1, f2), p
 
 

@@ -100,7 +100,11 @@ def _e_CreatableTopicResult_2(w: bytearray, o: CreatableTopicResult) -> None:
     if a_configs is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_configs) + 1)
+        n = len(a_configs) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_configs in a_configs:
             _e_CreatableTopicConfigs_0(w, e_configs)
     n = 0
@@ -116,7 +120,11 @@ def _e_CreatableTopicResult_2(w: bytearray, o: CreatableTopicResult) -> None:
 def _e_CreateTopicsResponse_3(w: bytearray, o: CreateTopicsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_CreatableTopicResult_2(w, e_topics)
     w.append(0)
@@ -132,7 +140,11 @@ def _e_CreatableTopicResult_3(w: bytearray, o: CreatableTopicResult) -> None:
     if a_configs is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_configs) + 1)
+        n = len(a_configs) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_configs in a_configs:
             _e_CreatableTopicConfigs_0(w, e_configs)
     n = 0
@@ -148,7 +160,11 @@ def _e_CreatableTopicResult_3(w: bytearray, o: CreatableTopicResult) -> None:
 def _e_CreateTopicsResponse_4(w: bytearray, o: CreateTopicsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_CreatableTopicResult_3(w, e_topics)
     w.append(0)
@@ -162,7 +178,10 @@ def _d_CreatableTopicResult_4(b: Buffer, p: int) -> tuple[CreatableTopicResult, 
 
 
 def _d_CreateTopicsResponse_5(b: Buffer, p: int) -> tuple[CreateTopicsResponse, int]:
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[CreatableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -182,7 +201,10 @@ def _d_CreatableTopicResult_5(b: Buffer, p: int) -> tuple[CreatableTopicResult, 
 
 
 def _d_CreateTopicsResponse_6(b: Buffer, p: int) -> tuple[CreateTopicsResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[CreatableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -196,7 +218,10 @@ def _d_CreateTopicsResponse_6(b: Buffer, p: int) -> tuple[CreateTopicsResponse, 
 def _d_CreateTopicsResponse_7(b: Buffer, p: int) -> tuple[CreateTopicsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[CreatableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -212,10 +237,13 @@ def _d_CreatableTopicConfigs_1(b: Buffer, p: int) -> tuple[CreatableTopicConfigs
     f1, p = read_compact_nullable_string(b, p)
     f2, f3, f4 = _S3.unpack_from(b, p)
     p += 3
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreatableTopicConfigs(f0, f1, f2, f3, f4), p
 
 
@@ -227,7 +255,14 @@ def _d_CreatableTopicResult_6(b: Buffer, p: int) -> tuple[CreatableTopicResult, 
     f3, p = read_compact_nullable_string(b, p)
     f5, f6 = _S2.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[CreatableTopicConfigs] | None
     if n < 0:
         f7 = None
@@ -236,22 +271,32 @@ def _d_CreatableTopicResult_6(b: Buffer, p: int) -> tuple[CreatableTopicResult, 
         for _ in range(n):
             f7e, p = _d_CreatableTopicConfigs_1(b, p)
             f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            (f4,) = _S0.unpack_from(b, q)
-            q += 2
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                (f4,) = _S0.unpack_from(b, q)
+                q += 2
+                check_tag_end(q, end)
+            p = end
     return CreatableTopicResult(f0, ZERO_UUID, f2, f3, f4, f5, f6, f7), p
 
 
 def _d_CreateTopicsResponse_8(b: Buffer, p: int) -> tuple[CreateTopicsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 12)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[CreatableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -259,10 +304,13 @@ def _d_CreateTopicsResponse_8(b: Buffer, p: int) -> tuple[CreateTopicsResponse, 
     for _ in range(n):
         f1e, p = _d_CreatableTopicResult_6(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateTopicsResponse(f0, f1), p
 
 
@@ -275,7 +323,14 @@ def _d_CreatableTopicResult_7(b: Buffer, p: int) -> tuple[CreatableTopicResult, 
     f3, p = read_compact_nullable_string(b, p)
     f5, f6 = _S2.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[CreatableTopicConfigs] | None
     if n < 0:
         f7 = None
@@ -284,22 +339,32 @@ def _d_CreatableTopicResult_7(b: Buffer, p: int) -> tuple[CreatableTopicResult, 
         for _ in range(n):
             f7e, p = _d_CreatableTopicConfigs_1(b, p)
             f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            (f4,) = _S0.unpack_from(b, q)
-            q += 2
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                (f4,) = _S0.unpack_from(b, q)
+                q += 2
+                check_tag_end(q, end)
+            p = end
     return CreatableTopicResult(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 
 def _d_CreateTopicsResponse_9(b: Buffer, p: int) -> tuple[CreateTopicsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 28)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 28 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[CreatableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -307,10 +372,13 @@ def _d_CreateTopicsResponse_9(b: Buffer, p: int) -> tuple[CreateTopicsResponse, 
     for _ in range(n):
         f1e, p = _d_CreatableTopicResult_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CreateTopicsResponse(f0, f1), p
 
 

@@ -40,10 +40,13 @@ def _d_DefaultPrincipalData_1(b: Buffer, p: int) -> tuple[DefaultPrincipalData, 
     f1, p = read_compact_string(b, p)
     (f2,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DefaultPrincipalData(f0, f1, f2), p
 
 

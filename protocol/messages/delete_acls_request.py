@@ -81,7 +81,11 @@ def _e_DeleteAclsFilter_2(w: bytearray, o: DeleteAclsFilter) -> None:
 
 def _e_DeleteAclsRequest_2(w: bytearray, o: DeleteAclsRequest) -> None:
     a_filters = o.filters
-    write_uvarint(w, len(a_filters) + 1)
+    n = len(a_filters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_filters in a_filters:
         _e_DeleteAclsFilter_2(w, e_filters)
     w.append(0)
@@ -99,7 +103,10 @@ def _d_DeleteAclsFilter_3(b: Buffer, p: int) -> tuple[DeleteAclsFilter, int]:
 
 
 def _d_DeleteAclsRequest_3(b: Buffer, p: int) -> tuple[DeleteAclsRequest, int]:
-    n, p = read_array_len(b, p, 9)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DeleteAclsFilter]
     if n < 0:
         raise DecodeError("non-nullable field Filters was serialized as null")
@@ -124,7 +131,10 @@ def _d_DeleteAclsFilter_4(b: Buffer, p: int) -> tuple[DeleteAclsFilter, int]:
 
 
 def _d_DeleteAclsRequest_4(b: Buffer, p: int) -> tuple[DeleteAclsRequest, int]:
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DeleteAclsFilter]
     if n < 0:
         raise DecodeError("non-nullable field Filters was serialized as null")
@@ -145,15 +155,25 @@ def _d_DeleteAclsFilter_5(b: Buffer, p: int) -> tuple[DeleteAclsFilter, int]:
     f4, p = read_compact_nullable_string(b, p)
     f5, f6 = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteAclsFilter(f0, f1, f2, f3, f4, f5, f6), p
 
 
 def _d_DeleteAclsRequest_5(b: Buffer, p: int) -> tuple[DeleteAclsRequest, int]:
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DeleteAclsFilter]
     if n < 0:
         raise DecodeError("non-nullable field Filters was serialized as null")
@@ -161,10 +181,13 @@ def _d_DeleteAclsRequest_5(b: Buffer, p: int) -> tuple[DeleteAclsRequest, int]:
     for _ in range(n):
         f0e, p = _d_DeleteAclsFilter_5(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteAclsRequest(f0), p
 
 

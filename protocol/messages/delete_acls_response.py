@@ -121,7 +121,11 @@ def _e_DeleteAclsFilterResult_2(w: bytearray, o: DeleteAclsFilterResult) -> None
     w += _S1.pack(o.error_code)
     write_compact_string(w, o.error_message)
     a_matching_acls = o.matching_acls
-    write_uvarint(w, len(a_matching_acls) + 1)
+    n = len(a_matching_acls) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_matching_acls in a_matching_acls:
         _e_DeleteAclsMatchingAcl_2(w, e_matching_acls)
     w.append(0)
@@ -130,7 +134,11 @@ def _e_DeleteAclsFilterResult_2(w: bytearray, o: DeleteAclsFilterResult) -> None
 def _e_DeleteAclsResponse_2(w: bytearray, o: DeleteAclsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_filter_results = o.filter_results
-    write_uvarint(w, len(a_filter_results) + 1)
+    n = len(a_filter_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_filter_results in a_filter_results:
         _e_DeleteAclsFilterResult_2(w, e_filter_results)
     w.append(0)
@@ -154,7 +162,10 @@ def _d_DeleteAclsFilterResult_3(b: Buffer, p: int) -> tuple[DeleteAclsFilterResu
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 13)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 13 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DeleteAclsMatchingAcl]
     if n < 0:
         raise DecodeError("non-nullable field MatchingAcls was serialized as null")
@@ -168,7 +179,10 @@ def _d_DeleteAclsFilterResult_3(b: Buffer, p: int) -> tuple[DeleteAclsFilterResu
 def _d_DeleteAclsResponse_3(b: Buffer, p: int) -> tuple[DeleteAclsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteAclsFilterResult]
     if n < 0:
         raise DecodeError("non-nullable field FilterResults was serialized as null")
@@ -199,7 +213,10 @@ def _d_DeleteAclsFilterResult_4(b: Buffer, p: int) -> tuple[DeleteAclsFilterResu
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DeleteAclsMatchingAcl]
     if n < 0:
         raise DecodeError("non-nullable field MatchingAcls was serialized as null")
@@ -213,7 +230,10 @@ def _d_DeleteAclsFilterResult_4(b: Buffer, p: int) -> tuple[DeleteAclsFilterResu
 def _d_DeleteAclsResponse_4(b: Buffer, p: int) -> tuple[DeleteAclsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteAclsFilterResult]
     if n < 0:
         raise DecodeError("non-nullable field FilterResults was serialized as null")
@@ -237,10 +257,13 @@ def _d_DeleteAclsMatchingAcl_5(b: Buffer, p: int) -> tuple[DeleteAclsMatchingAcl
     f6, p = read_compact_string(b, p)
     f7, f8 = _S3.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteAclsMatchingAcl(f0, f1, f2, f3, f4, f5, f6, f7, f8), p
 
 
@@ -248,7 +271,14 @@ def _d_DeleteAclsFilterResult_5(b: Buffer, p: int) -> tuple[DeleteAclsFilterResu
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DeleteAclsMatchingAcl]
     if n < 0:
         raise DecodeError("non-nullable field MatchingAcls was serialized as null")
@@ -256,17 +286,27 @@ def _d_DeleteAclsFilterResult_5(b: Buffer, p: int) -> tuple[DeleteAclsFilterResu
     for _ in range(n):
         f2e, p = _d_DeleteAclsMatchingAcl_5(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteAclsFilterResult(f0, f1, f2), p
 
 
 def _d_DeleteAclsResponse_5(b: Buffer, p: int) -> tuple[DeleteAclsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteAclsFilterResult]
     if n < 0:
         raise DecodeError("non-nullable field FilterResults was serialized as null")
@@ -274,10 +314,13 @@ def _d_DeleteAclsResponse_5(b: Buffer, p: int) -> tuple[DeleteAclsResponse, int]
     for _ in range(n):
         f1e, p = _d_DeleteAclsFilterResult_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteAclsResponse(f0, f1), p
 
 

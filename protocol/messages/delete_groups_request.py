@@ -33,14 +33,21 @@ def _e_DeleteGroupsRequest_0(w: bytearray, o: DeleteGroupsRequest) -> None:
 
 def _e_DeleteGroupsRequest_1(w: bytearray, o: DeleteGroupsRequest) -> None:
     a_groups_names = o.groups_names
-    write_uvarint(w, len(a_groups_names) + 1)
+    n = len(a_groups_names) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups_names in a_groups_names:
         write_compact_string(w, e_groups_names)
     w.append(0)
 
 
 def _d_DeleteGroupsRequest_2(b: Buffer, p: int) -> tuple[DeleteGroupsRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field GroupsNames was serialized as null")
@@ -52,7 +59,14 @@ def _d_DeleteGroupsRequest_2(b: Buffer, p: int) -> tuple[DeleteGroupsRequest, in
 
 
 def _d_DeleteGroupsRequest_3(b: Buffer, p: int) -> tuple[DeleteGroupsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field GroupsNames was serialized as null")
@@ -60,10 +74,13 @@ def _d_DeleteGroupsRequest_3(b: Buffer, p: int) -> tuple[DeleteGroupsRequest, in
     for _ in range(n):
         f0e, p = read_compact_string(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteGroupsRequest(f0), p
 
 

@@ -56,7 +56,11 @@ def _e_DeletableGroupResult_1(w: bytearray, o: DeletableGroupResult) -> None:
 def _e_DeleteGroupsResponse_1(w: bytearray, o: DeleteGroupsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_DeletableGroupResult_1(w, e_results)
     w.append(0)
@@ -72,7 +76,10 @@ def _d_DeletableGroupResult_2(b: Buffer, p: int) -> tuple[DeletableGroupResult, 
 def _d_DeleteGroupsResponse_2(b: Buffer, p: int) -> tuple[DeleteGroupsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeletableGroupResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -87,17 +94,27 @@ def _d_DeletableGroupResult_3(b: Buffer, p: int) -> tuple[DeletableGroupResult, 
     f0, p = read_compact_string(b, p)
     (f1,) = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeletableGroupResult(f0, f1), p
 
 
 def _d_DeleteGroupsResponse_3(b: Buffer, p: int) -> tuple[DeleteGroupsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeletableGroupResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -105,10 +122,13 @@ def _d_DeleteGroupsResponse_3(b: Buffer, p: int) -> tuple[DeleteGroupsResponse, 
     for _ in range(n):
         f1e, p = _d_DeletableGroupResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteGroupsResponse(f0, f1), p
 
 

@@ -68,7 +68,11 @@ def _e_DeleteRecordsPartition_1(w: bytearray, o: DeleteRecordsPartition) -> None
 def _e_DeleteRecordsTopic_1(w: bytearray, o: DeleteRecordsTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_DeleteRecordsPartition_1(w, e_partitions)
     w.append(0)
@@ -76,7 +80,11 @@ def _e_DeleteRecordsTopic_1(w: bytearray, o: DeleteRecordsTopic) -> None:
 
 def _e_DeleteRecordsRequest_1(w: bytearray, o: DeleteRecordsRequest) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_DeleteRecordsTopic_1(w, e_topics)
     w += _S1.pack(o.timeout_ms)
@@ -91,7 +99,10 @@ def _d_DeleteRecordsPartition_2(b: Buffer, p: int) -> tuple[DeleteRecordsPartiti
 
 def _d_DeleteRecordsTopic_2(b: Buffer, p: int) -> tuple[DeleteRecordsTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteRecordsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -103,7 +114,10 @@ def _d_DeleteRecordsTopic_2(b: Buffer, p: int) -> tuple[DeleteRecordsTopic, int]
 
 
 def _d_DeleteRecordsRequest_2(b: Buffer, p: int) -> tuple[DeleteRecordsRequest, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DeleteRecordsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -119,16 +133,26 @@ def _d_DeleteRecordsRequest_2(b: Buffer, p: int) -> tuple[DeleteRecordsRequest, 
 def _d_DeleteRecordsPartition_3(b: Buffer, p: int) -> tuple[DeleteRecordsPartition, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteRecordsPartition(f0, f1), p
 
 
 def _d_DeleteRecordsTopic_3(b: Buffer, p: int) -> tuple[DeleteRecordsTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 13)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 13 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteRecordsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -136,15 +160,25 @@ def _d_DeleteRecordsTopic_3(b: Buffer, p: int) -> tuple[DeleteRecordsTopic, int]
     for _ in range(n):
         f1e, p = _d_DeleteRecordsPartition_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteRecordsTopic(f0, f1), p
 
 
 def _d_DeleteRecordsRequest_3(b: Buffer, p: int) -> tuple[DeleteRecordsRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DeleteRecordsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -154,10 +188,13 @@ def _d_DeleteRecordsRequest_3(b: Buffer, p: int) -> tuple[DeleteRecordsRequest, 
         f0.append(f0e)
     (f1,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteRecordsRequest(f0, f1), p
 
 

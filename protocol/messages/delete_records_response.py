@@ -69,7 +69,11 @@ def _e_DeleteRecordsPartitionResult_1(w: bytearray, o: DeleteRecordsPartitionRes
 def _e_DeleteRecordsTopicResult_1(w: bytearray, o: DeleteRecordsTopicResult) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_DeleteRecordsPartitionResult_1(w, e_partitions)
     w.append(0)
@@ -78,7 +82,11 @@ def _e_DeleteRecordsTopicResult_1(w: bytearray, o: DeleteRecordsTopicResult) -> 
 def _e_DeleteRecordsResponse_1(w: bytearray, o: DeleteRecordsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_DeleteRecordsTopicResult_1(w, e_topics)
     w.append(0)
@@ -92,7 +100,10 @@ def _d_DeleteRecordsPartitionResult_2(b: Buffer, p: int) -> tuple[DeleteRecordsP
 
 def _d_DeleteRecordsTopicResult_2(b: Buffer, p: int) -> tuple[DeleteRecordsTopicResult, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteRecordsPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -106,7 +117,10 @@ def _d_DeleteRecordsTopicResult_2(b: Buffer, p: int) -> tuple[DeleteRecordsTopic
 def _d_DeleteRecordsResponse_2(b: Buffer, p: int) -> tuple[DeleteRecordsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteRecordsTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -120,16 +134,26 @@ def _d_DeleteRecordsResponse_2(b: Buffer, p: int) -> tuple[DeleteRecordsResponse
 def _d_DeleteRecordsPartitionResult_3(b: Buffer, p: int) -> tuple[DeleteRecordsPartitionResult, int]:
     f0, f1, f2 = _S1.unpack_from(b, p)
     p += 14
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteRecordsPartitionResult(f0, f1, f2), p
 
 
 def _d_DeleteRecordsTopicResult_3(b: Buffer, p: int) -> tuple[DeleteRecordsTopicResult, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 15)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 15 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteRecordsPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -137,17 +161,27 @@ def _d_DeleteRecordsTopicResult_3(b: Buffer, p: int) -> tuple[DeleteRecordsTopic
     for _ in range(n):
         f1e, p = _d_DeleteRecordsPartitionResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteRecordsTopicResult(f0, f1), p
 
 
 def _d_DeleteRecordsResponse_3(b: Buffer, p: int) -> tuple[DeleteRecordsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeleteRecordsTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -155,10 +189,13 @@ def _d_DeleteRecordsResponse_3(b: Buffer, p: int) -> tuple[DeleteRecordsResponse
     for _ in range(n):
         f1e, p = _d_DeleteRecordsTopicResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteRecordsResponse(f0, f1), p
 
 

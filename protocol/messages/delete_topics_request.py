@@ -44,7 +44,11 @@ def _e_DeleteTopicsRequest_0(w: bytearray, o: DeleteTopicsRequest) -> None:
 
 def _e_DeleteTopicsRequest_1(w: bytearray, o: DeleteTopicsRequest) -> None:
     a_topic_names = o.topic_names
-    write_uvarint(w, len(a_topic_names) + 1)
+    n = len(a_topic_names) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_names in a_topic_names:
         write_compact_string(w, e_topic_names)
     w += _S0.pack(o.timeout_ms)
@@ -59,7 +63,11 @@ def _e_DeleteTopicState_0(w: bytearray, o: DeleteTopicState) -> None:
 
 def _e_DeleteTopicsRequest_2(w: bytearray, o: DeleteTopicsRequest) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_DeleteTopicState_0(w, e_topics)
     w += _S0.pack(o.timeout_ms)
@@ -67,7 +75,10 @@ def _e_DeleteTopicsRequest_2(w: bytearray, o: DeleteTopicsRequest) -> None:
 
 
 def _d_DeleteTopicsRequest_3(b: Buffer, p: int) -> tuple[DeleteTopicsRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[str]
     if n < 0:
         raise DecodeError("non-nullable field TopicNames was serialized as null")
@@ -81,7 +92,14 @@ def _d_DeleteTopicsRequest_3(b: Buffer, p: int) -> tuple[DeleteTopicsRequest, in
 
 
 def _d_DeleteTopicsRequest_4(b: Buffer, p: int) -> tuple[DeleteTopicsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[str]
     if n < 0:
         raise DecodeError("non-nullable field TopicNames was serialized as null")
@@ -91,25 +109,38 @@ def _d_DeleteTopicsRequest_4(b: Buffer, p: int) -> tuple[DeleteTopicsRequest, in
         f1.append(f1e)
     (f2,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteTopicsRequest([], f1, f2), p
 
 
 def _d_DeleteTopicState_1(b: Buffer, p: int) -> tuple[DeleteTopicState, int]:
     f0, p = read_compact_nullable_string(b, p)
     f1, p = read_uuid(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteTopicState(f0, f1), p
 
 
 def _d_DeleteTopicsRequest_5(b: Buffer, p: int) -> tuple[DeleteTopicsRequest, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DeleteTopicState]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -119,10 +150,13 @@ def _d_DeleteTopicsRequest_5(b: Buffer, p: int) -> tuple[DeleteTopicsRequest, in
         f0.append(f0e)
     (f2,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteTopicsRequest(f0, [], f2), p
 
 

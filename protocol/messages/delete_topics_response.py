@@ -65,7 +65,11 @@ def _e_DeletableTopicResult_1(w: bytearray, o: DeletableTopicResult) -> None:
 def _e_DeleteTopicsResponse_2(w: bytearray, o: DeleteTopicsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_DeletableTopicResult_1(w, e_responses)
     w.append(0)
@@ -81,7 +85,11 @@ def _e_DeletableTopicResult_2(w: bytearray, o: DeletableTopicResult) -> None:
 def _e_DeleteTopicsResponse_3(w: bytearray, o: DeleteTopicsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_DeletableTopicResult_2(w, e_responses)
     w.append(0)
@@ -98,7 +106,11 @@ def _e_DeletableTopicResult_3(w: bytearray, o: DeletableTopicResult) -> None:
 def _e_DeleteTopicsResponse_4(w: bytearray, o: DeleteTopicsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_DeletableTopicResult_3(w, e_responses)
     w.append(0)
@@ -112,7 +124,10 @@ def _d_DeletableTopicResult_4(b: Buffer, p: int) -> tuple[DeletableTopicResult, 
 
 
 def _d_DeleteTopicsResponse_5(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, int]:
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeletableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -126,7 +141,10 @@ def _d_DeleteTopicsResponse_5(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, 
 def _d_DeleteTopicsResponse_6(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeletableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -141,17 +159,27 @@ def _d_DeletableTopicResult_5(b: Buffer, p: int) -> tuple[DeletableTopicResult, 
     f0, p = read_compact_string(b, p)
     (f2,) = _S0.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeletableTopicResult(f0, ZERO_UUID, f2, None), p
 
 
 def _d_DeleteTopicsResponse_7(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeletableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -159,10 +187,13 @@ def _d_DeleteTopicsResponse_7(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, 
     for _ in range(n):
         f1e, p = _d_DeletableTopicResult_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteTopicsResponse(f0, f1), p
 
 
@@ -171,17 +202,27 @@ def _d_DeletableTopicResult_6(b: Buffer, p: int) -> tuple[DeletableTopicResult, 
     (f2,) = _S0.unpack_from(b, p)
     p += 2
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeletableTopicResult(f0, ZERO_UUID, f2, f3), p
 
 
 def _d_DeleteTopicsResponse_8(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeletableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -189,10 +230,13 @@ def _d_DeleteTopicsResponse_8(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, 
     for _ in range(n):
         f1e, p = _d_DeletableTopicResult_6(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteTopicsResponse(f0, f1), p
 
 
@@ -202,17 +246,27 @@ def _d_DeletableTopicResult_7(b: Buffer, p: int) -> tuple[DeletableTopicResult, 
     (f2,) = _S0.unpack_from(b, p)
     p += 2
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeletableTopicResult(f0, f1, f2, f3), p
 
 
 def _d_DeleteTopicsResponse_9(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DeletableTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -220,10 +274,13 @@ def _d_DeleteTopicsResponse_9(b: Buffer, p: int) -> tuple[DeleteTopicsResponse, 
     for _ in range(n):
         f1e, p = _d_DeletableTopicResult_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DeleteTopicsResponse(f0, f1), p
 
 

@@ -94,10 +94,13 @@ def _d_DescribeAclsRequest_5(b: Buffer, p: int) -> tuple[DescribeAclsRequest, in
     f4, p = read_compact_nullable_string(b, p)
     f5, f6 = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeAclsRequest(f0, f1, f2, f3, f4, f5, f6), p
 
 

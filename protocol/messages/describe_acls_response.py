@@ -102,7 +102,11 @@ def _e_DescribeAclsResource_2(w: bytearray, o: DescribeAclsResource) -> None:
     write_compact_string(w, o.resource_name)
     w += _S1.pack(o.pattern_type)
     a_acls = o.acls
-    write_uvarint(w, len(a_acls) + 1)
+    n = len(a_acls) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_acls in a_acls:
         _e_AclDescription_1(w, e_acls)
     w.append(0)
@@ -112,7 +116,11 @@ def _e_DescribeAclsResponse_2(w: bytearray, o: DescribeAclsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     write_compact_string(w, o.error_message)
     a_resources = o.resources
-    write_uvarint(w, len(a_resources) + 1)
+    n = len(a_resources) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_resources in a_resources:
         _e_DescribeAclsResource_2(w, e_resources)
     w.append(0)
@@ -130,7 +138,10 @@ def _d_DescribeAclsResource_3(b: Buffer, p: int) -> tuple[DescribeAclsResource, 
     (f0,) = _S1.unpack_from(b, p)
     p += 1
     f1, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[AclDescription]
     if n < 0:
         raise DecodeError("non-nullable field Acls was serialized as null")
@@ -145,7 +156,10 @@ def _d_DescribeAclsResponse_3(b: Buffer, p: int) -> tuple[DescribeAclsResponse, 
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 7)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[DescribeAclsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -162,7 +176,10 @@ def _d_DescribeAclsResource_4(b: Buffer, p: int) -> tuple[DescribeAclsResource, 
     f1, p = read_string(b, p)
     (f2,) = _S1.unpack_from(b, p)
     p += 1
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[AclDescription]
     if n < 0:
         raise DecodeError("non-nullable field Acls was serialized as null")
@@ -177,7 +194,10 @@ def _d_DescribeAclsResponse_4(b: Buffer, p: int) -> tuple[DescribeAclsResponse, 
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[DescribeAclsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -193,10 +213,13 @@ def _d_AclDescription_3(b: Buffer, p: int) -> tuple[AclDescription, int]:
     f1, p = read_compact_string(b, p)
     f2, f3 = _S2.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AclDescription(f0, f1, f2, f3), p
 
 
@@ -206,7 +229,14 @@ def _d_DescribeAclsResource_5(b: Buffer, p: int) -> tuple[DescribeAclsResource, 
     f1, p = read_compact_string(b, p)
     (f2,) = _S1.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[AclDescription]
     if n < 0:
         raise DecodeError("non-nullable field Acls was serialized as null")
@@ -214,10 +244,13 @@ def _d_DescribeAclsResource_5(b: Buffer, p: int) -> tuple[DescribeAclsResource, 
     for _ in range(n):
         f3e, p = _d_AclDescription_3(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeAclsResource(f0, f1, f2, f3), p
 
 
@@ -225,7 +258,14 @@ def _d_DescribeAclsResponse_5(b: Buffer, p: int) -> tuple[DescribeAclsResponse, 
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[DescribeAclsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -233,10 +273,13 @@ def _d_DescribeAclsResponse_5(b: Buffer, p: int) -> tuple[DescribeAclsResponse, 
     for _ in range(n):
         f3e, p = _d_DescribeAclsResource_5(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeAclsResponse(f0, f1, f2, f3), p
 
 

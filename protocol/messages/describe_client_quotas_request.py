@@ -58,7 +58,11 @@ def _e_ComponentData_1(w: bytearray, o: ComponentData) -> None:
 
 def _e_DescribeClientQuotasRequest_1(w: bytearray, o: DescribeClientQuotasRequest) -> None:
     a_components = o.components
-    write_uvarint(w, len(a_components) + 1)
+    n = len(a_components) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_components in a_components:
         _e_ComponentData_1(w, e_components)
     w += _S1.pack(o.strict)
@@ -74,7 +78,10 @@ def _d_ComponentData_2(b: Buffer, p: int) -> tuple[ComponentData, int]:
 
 
 def _d_DescribeClientQuotasRequest_2(b: Buffer, p: int) -> tuple[DescribeClientQuotasRequest, int]:
-    n, p = read_array_len(b, p, 5)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[ComponentData]
     if n < 0:
         raise DecodeError("non-nullable field Components was serialized as null")
@@ -92,15 +99,25 @@ def _d_ComponentData_3(b: Buffer, p: int) -> tuple[ComponentData, int]:
     (f1,) = _S0.unpack_from(b, p)
     p += 1
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ComponentData(f0, f1, f2), p
 
 
 def _d_DescribeClientQuotasRequest_3(b: Buffer, p: int) -> tuple[DescribeClientQuotasRequest, int]:
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[ComponentData]
     if n < 0:
         raise DecodeError("non-nullable field Components was serialized as null")
@@ -110,10 +127,13 @@ def _d_DescribeClientQuotasRequest_3(b: Buffer, p: int) -> tuple[DescribeClientQ
         f0.append(f0e)
     (f1,) = _S1.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeClientQuotasRequest(f0, f1), p
 
 

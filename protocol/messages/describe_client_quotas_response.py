@@ -95,11 +95,19 @@ def _e_ValueData_1(w: bytearray, o: ValueData) -> None:
 
 def _e_EntryData_1(w: bytearray, o: EntryData) -> None:
     a_entity = o.entity
-    write_uvarint(w, len(a_entity) + 1)
+    n = len(a_entity) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_entity in a_entity:
         _e_EntityData_1(w, e_entity)
     a_values = o.values
-    write_uvarint(w, len(a_values) + 1)
+    n = len(a_values) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_values in a_values:
         _e_ValueData_1(w, e_values)
     w.append(0)
@@ -112,7 +120,11 @@ def _e_DescribeClientQuotasResponse_1(w: bytearray, o: DescribeClientQuotasRespo
     if a_entries is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_entries) + 1)
+        n = len(a_entries) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_entries in a_entries:
             _e_EntryData_1(w, e_entries)
     w.append(0)
@@ -132,7 +144,10 @@ def _d_ValueData_2(b: Buffer, p: int) -> tuple[ValueData, int]:
 
 
 def _d_EntryData_2(b: Buffer, p: int) -> tuple[EntryData, int]:
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[EntityData]
     if n < 0:
         raise DecodeError("non-nullable field Entity was serialized as null")
@@ -140,7 +155,10 @@ def _d_EntryData_2(b: Buffer, p: int) -> tuple[EntryData, int]:
     for _ in range(n):
         f0e, p = _d_EntityData_2(b, p)
         f0.append(f0e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ValueData]
     if n < 0:
         raise DecodeError("non-nullable field Values was serialized as null")
@@ -155,7 +173,10 @@ def _d_DescribeClientQuotasResponse_2(b: Buffer, p: int) -> tuple[DescribeClient
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[EntryData] | None
     if n < 0:
         f3 = None
@@ -170,10 +191,13 @@ def _d_DescribeClientQuotasResponse_2(b: Buffer, p: int) -> tuple[DescribeClient
 def _d_EntityData_3(b: Buffer, p: int) -> tuple[EntityData, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EntityData(f0, f1), p
 
 
@@ -181,15 +205,25 @@ def _d_ValueData_3(b: Buffer, p: int) -> tuple[ValueData, int]:
     f0, p = read_compact_string(b, p)
     (f1,) = _S1.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ValueData(f0, f1), p
 
 
 def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[EntityData]
     if n < 0:
         raise DecodeError("non-nullable field Entity was serialized as null")
@@ -197,7 +231,14 @@ def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
     for _ in range(n):
         f0e, p = _d_EntityData_3(b, p)
         f0.append(f0e)
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ValueData]
     if n < 0:
         raise DecodeError("non-nullable field Values was serialized as null")
@@ -205,10 +246,13 @@ def _d_EntryData_3(b: Buffer, p: int) -> tuple[EntryData, int]:
     for _ in range(n):
         f1e, p = _d_ValueData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EntryData(f0, f1), p
 
 
@@ -216,7 +260,14 @@ def _d_DescribeClientQuotasResponse_3(b: Buffer, p: int) -> tuple[DescribeClient
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[EntryData] | None
     if n < 0:
         f3 = None
@@ -225,10 +276,13 @@ def _d_DescribeClientQuotasResponse_3(b: Buffer, p: int) -> tuple[DescribeClient
         for _ in range(n):
             f3e, p = _d_EntryData_3(b, p)
             f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeClientQuotasResponse(f0, f1, f2, f3), p
 
 

@@ -41,20 +41,26 @@ def _e_DescribeClusterRequest_1(w: bytearray, o: DescribeClusterRequest) -> None
 def _d_DescribeClusterRequest_2(b: Buffer, p: int) -> tuple[DescribeClusterRequest, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeClusterRequest(f0, 1), p
 
 
 def _d_DescribeClusterRequest_3(b: Buffer, p: int) -> tuple[DescribeClusterRequest, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeClusterRequest(f0, f1), p
 
 

@@ -57,7 +57,11 @@ def _e_DescribeClusterResponse_0(w: bytearray, o: DescribeClusterResponse) -> No
     write_compact_string(w, o.cluster_id)
     w += _S1.pack(o.controller_id)
     a_brokers = o.brokers
-    write_uvarint(w, len(a_brokers) + 1)
+    n = len(a_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_brokers in a_brokers:
         _e_DescribeClusterBroker_0(w, e_brokers)
     w += _S1.pack(o.cluster_authorized_operations)
@@ -71,7 +75,11 @@ def _e_DescribeClusterResponse_1(w: bytearray, o: DescribeClusterResponse) -> No
     write_compact_string(w, o.cluster_id)
     w += _S1.pack(o.controller_id)
     a_brokers = o.brokers
-    write_uvarint(w, len(a_brokers) + 1)
+    n = len(a_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_brokers in a_brokers:
         _e_DescribeClusterBroker_0(w, e_brokers)
     w += _S1.pack(o.cluster_authorized_operations)
@@ -85,10 +93,13 @@ def _d_DescribeClusterBroker_1(b: Buffer, p: int) -> tuple[DescribeClusterBroker
     (f2,) = _S1.unpack_from(b, p)
     p += 4
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeClusterBroker(f0, f1, f2, f3), p
 
 
@@ -99,7 +110,14 @@ def _d_DescribeClusterResponse_2(b: Buffer, p: int) -> tuple[DescribeClusterResp
     f4, p = read_compact_string(b, p)
     (f5,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[DescribeClusterBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -109,10 +127,13 @@ def _d_DescribeClusterResponse_2(b: Buffer, p: int) -> tuple[DescribeClusterResp
         f6.append(f6e)
     (f7,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeClusterResponse(f0, f1, f2, 1, f4, f5, f6, f7), p
 
 
@@ -125,7 +146,14 @@ def _d_DescribeClusterResponse_3(b: Buffer, p: int) -> tuple[DescribeClusterResp
     f4, p = read_compact_string(b, p)
     (f5,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[DescribeClusterBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -135,10 +163,13 @@ def _d_DescribeClusterResponse_3(b: Buffer, p: int) -> tuple[DescribeClusterResp
         f6.append(f6e)
     (f7,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeClusterResponse(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 

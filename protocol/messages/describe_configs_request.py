@@ -79,7 +79,11 @@ def _e_DescribeConfigsResource_1(w: bytearray, o: DescribeConfigsResource) -> No
     if a_configuration_keys is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_configuration_keys) + 1)
+        n = len(a_configuration_keys) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_configuration_keys in a_configuration_keys:
             write_compact_string(w, e_configuration_keys)
     w.append(0)
@@ -87,7 +91,11 @@ def _e_DescribeConfigsResource_1(w: bytearray, o: DescribeConfigsResource) -> No
 
 def _e_DescribeConfigsRequest_3(w: bytearray, o: DescribeConfigsRequest) -> None:
     a_resources = o.resources
-    write_uvarint(w, len(a_resources) + 1)
+    n = len(a_resources) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_resources in a_resources:
         _e_DescribeConfigsResource_1(w, e_resources)
     w += _S2.pack(o.include_synonyms, o.include_documentation)
@@ -98,7 +106,10 @@ def _d_DescribeConfigsResource_2(b: Buffer, p: int) -> tuple[DescribeConfigsReso
     (f0,) = _S0.unpack_from(b, p)
     p += 1
     f1, p = read_string(b, p)
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[str] | None
     if n < 0:
         f2 = None
@@ -111,7 +122,10 @@ def _d_DescribeConfigsResource_2(b: Buffer, p: int) -> tuple[DescribeConfigsReso
 
 
 def _d_DescribeConfigsRequest_4(b: Buffer, p: int) -> tuple[DescribeConfigsRequest, int]:
-    n, p = read_array_len(b, p, 7)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribeConfigsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -123,7 +137,10 @@ def _d_DescribeConfigsRequest_4(b: Buffer, p: int) -> tuple[DescribeConfigsReque
 
 
 def _d_DescribeConfigsRequest_5(b: Buffer, p: int) -> tuple[DescribeConfigsRequest, int]:
-    n, p = read_array_len(b, p, 7)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribeConfigsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -137,7 +154,10 @@ def _d_DescribeConfigsRequest_5(b: Buffer, p: int) -> tuple[DescribeConfigsReque
 
 
 def _d_DescribeConfigsRequest_6(b: Buffer, p: int) -> tuple[DescribeConfigsRequest, int]:
-    n, p = read_array_len(b, p, 7)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribeConfigsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -154,7 +174,14 @@ def _d_DescribeConfigsResource_3(b: Buffer, p: int) -> tuple[DescribeConfigsReso
     (f0,) = _S0.unpack_from(b, p)
     p += 1
     f1, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[str] | None
     if n < 0:
         f2 = None
@@ -163,15 +190,25 @@ def _d_DescribeConfigsResource_3(b: Buffer, p: int) -> tuple[DescribeConfigsReso
         for _ in range(n):
             f2e, p = read_compact_string(b, p)
             f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeConfigsResource(f0, f1, f2), p
 
 
 def _d_DescribeConfigsRequest_7(b: Buffer, p: int) -> tuple[DescribeConfigsRequest, int]:
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribeConfigsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -181,10 +218,13 @@ def _d_DescribeConfigsRequest_7(b: Buffer, p: int) -> tuple[DescribeConfigsReque
         f0.append(f0e)
     f1, f2 = _S2.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeConfigsRequest(f0, f1, f2), p
 
 

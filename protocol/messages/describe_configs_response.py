@@ -163,7 +163,11 @@ def _e_DescribeConfigsResourceResult_3(w: bytearray, o: DescribeConfigsResourceR
     write_compact_string(w, o.value)
     w += _S4.pack(o.read_only, o.config_source, o.is_sensitive)
     a_synonyms = o.synonyms
-    write_uvarint(w, len(a_synonyms) + 1)
+    n = len(a_synonyms) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_synonyms in a_synonyms:
         _e_DescribeConfigsSynonym_1(w, e_synonyms)
     w += _S2.pack(o.config_type)
@@ -177,7 +181,11 @@ def _e_DescribeConfigsResult_3(w: bytearray, o: DescribeConfigsResult) -> None:
     w += _S2.pack(o.resource_type)
     write_compact_string(w, o.resource_name)
     a_configs = o.configs
-    write_uvarint(w, len(a_configs) + 1)
+    n = len(a_configs) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_configs in a_configs:
         _e_DescribeConfigsResourceResult_3(w, e_configs)
     w.append(0)
@@ -186,7 +194,11 @@ def _e_DescribeConfigsResult_3(w: bytearray, o: DescribeConfigsResult) -> None:
 def _e_DescribeConfigsResponse_3(w: bytearray, o: DescribeConfigsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_DescribeConfigsResult_3(w, e_results)
     w.append(0)
@@ -207,7 +219,10 @@ def _d_DescribeConfigsResult_4(b: Buffer, p: int) -> tuple[DescribeConfigsResult
     (f2,) = _S2.unpack_from(b, p)
     p += 1
     f3, p = read_string(b, p)
-    n, p = read_array_len(b, p, 7)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[DescribeConfigsResourceResult]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -221,7 +236,10 @@ def _d_DescribeConfigsResult_4(b: Buffer, p: int) -> tuple[DescribeConfigsResult
 def _d_DescribeConfigsResponse_4(b: Buffer, p: int) -> tuple[DescribeConfigsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 11)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribeConfigsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -245,7 +263,10 @@ def _d_DescribeConfigsResourceResult_5(b: Buffer, p: int) -> tuple[DescribeConfi
     f1, p = read_nullable_string(b, p)
     f2, f4, f5 = _S4.unpack_from(b, p)
     p += 3
-    n, p = read_array_len(b, p, 5)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[DescribeConfigsSynonym]
     if n < 0:
         raise DecodeError("non-nullable field Synonyms was serialized as null")
@@ -263,7 +284,10 @@ def _d_DescribeConfigsResult_5(b: Buffer, p: int) -> tuple[DescribeConfigsResult
     (f2,) = _S2.unpack_from(b, p)
     p += 1
     f3, p = read_string(b, p)
-    n, p = read_array_len(b, p, 11)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[DescribeConfigsResourceResult]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -277,7 +301,10 @@ def _d_DescribeConfigsResult_5(b: Buffer, p: int) -> tuple[DescribeConfigsResult
 def _d_DescribeConfigsResponse_5(b: Buffer, p: int) -> tuple[DescribeConfigsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 11)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribeConfigsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -293,7 +320,10 @@ def _d_DescribeConfigsResourceResult_6(b: Buffer, p: int) -> tuple[DescribeConfi
     f1, p = read_nullable_string(b, p)
     f2, f4, f5 = _S4.unpack_from(b, p)
     p += 3
-    n, p = read_array_len(b, p, 5)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[DescribeConfigsSynonym]
     if n < 0:
         raise DecodeError("non-nullable field Synonyms was serialized as null")
@@ -314,7 +344,10 @@ def _d_DescribeConfigsResult_6(b: Buffer, p: int) -> tuple[DescribeConfigsResult
     (f2,) = _S2.unpack_from(b, p)
     p += 1
     f3, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[DescribeConfigsResourceResult]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -328,7 +361,10 @@ def _d_DescribeConfigsResult_6(b: Buffer, p: int) -> tuple[DescribeConfigsResult
 def _d_DescribeConfigsResponse_6(b: Buffer, p: int) -> tuple[DescribeConfigsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 11)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribeConfigsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -344,10 +380,13 @@ def _d_DescribeConfigsSynonym_3(b: Buffer, p: int) -> tuple[DescribeConfigsSynon
     f1, p = read_compact_nullable_string(b, p)
     (f2,) = _S2.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeConfigsSynonym(f0, f1, f2), p
 
 
@@ -356,7 +395,14 @@ def _d_DescribeConfigsResourceResult_7(b: Buffer, p: int) -> tuple[DescribeConfi
     f1, p = read_compact_nullable_string(b, p)
     f2, f4, f5 = _S4.unpack_from(b, p)
     p += 3
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[DescribeConfigsSynonym]
     if n < 0:
         raise DecodeError("non-nullable field Synonyms was serialized as null")
@@ -367,10 +413,13 @@ def _d_DescribeConfigsResourceResult_7(b: Buffer, p: int) -> tuple[DescribeConfi
     (f7,) = _S2.unpack_from(b, p)
     p += 1
     f8, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeConfigsResourceResult(f0, f1, f2, False, f4, f5, f6, f7, f8), p
 
 
@@ -381,7 +430,14 @@ def _d_DescribeConfigsResult_7(b: Buffer, p: int) -> tuple[DescribeConfigsResult
     (f2,) = _S2.unpack_from(b, p)
     p += 1
     f3, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 9)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[DescribeConfigsResourceResult]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -389,17 +445,27 @@ def _d_DescribeConfigsResult_7(b: Buffer, p: int) -> tuple[DescribeConfigsResult
     for _ in range(n):
         f4e, p = _d_DescribeConfigsResourceResult_7(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeConfigsResult(f0, f1, f2, f3, f4), p
 
 
 def _d_DescribeConfigsResponse_7(b: Buffer, p: int) -> tuple[DescribeConfigsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribeConfigsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -407,10 +473,13 @@ def _d_DescribeConfigsResponse_7(b: Buffer, p: int) -> tuple[DescribeConfigsResp
     for _ in range(n):
         f1e, p = _d_DescribeConfigsResult_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeConfigsResponse(f0, f1), p
 
 

@@ -56,7 +56,11 @@ def _e_DescribeDelegationTokenRequest_1(w: bytearray, o: DescribeDelegationToken
     if a_owners is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_owners) + 1)
+        n = len(a_owners) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_owners in a_owners:
             _e_DescribeDelegationTokenOwner_1(w, e_owners)
     w.append(0)
@@ -69,7 +73,10 @@ def _d_DescribeDelegationTokenOwner_2(b: Buffer, p: int) -> tuple[DescribeDelega
 
 
 def _d_DescribeDelegationTokenRequest_2(b: Buffer, p: int) -> tuple[DescribeDelegationTokenRequest, int]:
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribeDelegationTokenOwner] | None
     if n < 0:
         f0 = None
@@ -84,15 +91,25 @@ def _d_DescribeDelegationTokenRequest_2(b: Buffer, p: int) -> tuple[DescribeDele
 def _d_DescribeDelegationTokenOwner_3(b: Buffer, p: int) -> tuple[DescribeDelegationTokenOwner, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeDelegationTokenOwner(f0, f1), p
 
 
 def _d_DescribeDelegationTokenRequest_3(b: Buffer, p: int) -> tuple[DescribeDelegationTokenRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribeDelegationTokenOwner] | None
     if n < 0:
         f0 = None
@@ -101,10 +118,13 @@ def _d_DescribeDelegationTokenRequest_3(b: Buffer, p: int) -> tuple[DescribeDele
         for _ in range(n):
             f0e, p = _d_DescribeDelegationTokenOwner_3(b, p)
             f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeDelegationTokenRequest(f0), p
 
 

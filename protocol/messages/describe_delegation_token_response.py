@@ -89,7 +89,11 @@ def _e_DescribedDelegationToken_1(w: bytearray, o: DescribedDelegationToken) -> 
     write_compact_string(w, o.token_id)
     write_compact_bytes(w, o.hmac)
     a_renewers = o.renewers
-    write_uvarint(w, len(a_renewers) + 1)
+    n = len(a_renewers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_renewers in a_renewers:
         _e_DescribedDelegationTokenRenewer_1(w, e_renewers)
     w.append(0)
@@ -98,7 +102,11 @@ def _e_DescribedDelegationToken_1(w: bytearray, o: DescribedDelegationToken) -> 
 def _e_DescribeDelegationTokenResponse_1(w: bytearray, o: DescribeDelegationTokenResponse) -> None:
     w += _S0.pack(o.error_code)
     a_tokens = o.tokens
-    write_uvarint(w, len(a_tokens) + 1)
+    n = len(a_tokens) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_tokens in a_tokens:
         _e_DescribedDelegationToken_1(w, e_tokens)
     w += _S2.pack(o.throttle_time_ms)
@@ -114,7 +122,11 @@ def _e_DescribedDelegationToken_2(w: bytearray, o: DescribedDelegationToken) -> 
     write_compact_string(w, o.token_id)
     write_compact_bytes(w, o.hmac)
     a_renewers = o.renewers
-    write_uvarint(w, len(a_renewers) + 1)
+    n = len(a_renewers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_renewers in a_renewers:
         _e_DescribedDelegationTokenRenewer_1(w, e_renewers)
     w.append(0)
@@ -123,7 +135,11 @@ def _e_DescribedDelegationToken_2(w: bytearray, o: DescribedDelegationToken) -> 
 def _e_DescribeDelegationTokenResponse_2(w: bytearray, o: DescribeDelegationTokenResponse) -> None:
     w += _S0.pack(o.error_code)
     a_tokens = o.tokens
-    write_uvarint(w, len(a_tokens) + 1)
+    n = len(a_tokens) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_tokens in a_tokens:
         _e_DescribedDelegationToken_2(w, e_tokens)
     w += _S2.pack(o.throttle_time_ms)
@@ -143,7 +159,10 @@ def _d_DescribedDelegationToken_3(b: Buffer, p: int) -> tuple[DescribedDelegatio
     p += 24
     f7, p = read_string(b, p)
     f8, p = read_bytes(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[DescribedDelegationTokenRenewer]
     if n < 0:
         raise DecodeError("non-nullable field Renewers was serialized as null")
@@ -157,7 +176,10 @@ def _d_DescribedDelegationToken_3(b: Buffer, p: int) -> tuple[DescribedDelegatio
 def _d_DescribeDelegationTokenResponse_3(b: Buffer, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 38)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 38 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedDelegationToken]
     if n < 0:
         raise DecodeError("non-nullable field Tokens was serialized as null")
@@ -173,10 +195,13 @@ def _d_DescribeDelegationTokenResponse_3(b: Buffer, p: int) -> tuple[DescribeDel
 def _d_DescribedDelegationTokenRenewer_3(b: Buffer, p: int) -> tuple[DescribedDelegationTokenRenewer, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribedDelegationTokenRenewer(f0, f1), p
 
 
@@ -187,7 +212,14 @@ def _d_DescribedDelegationToken_4(b: Buffer, p: int) -> tuple[DescribedDelegatio
     p += 24
     f7, p = read_compact_string(b, p)
     f8, p = read_compact_bytes(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[DescribedDelegationTokenRenewer]
     if n < 0:
         raise DecodeError("non-nullable field Renewers was serialized as null")
@@ -195,17 +227,27 @@ def _d_DescribedDelegationToken_4(b: Buffer, p: int) -> tuple[DescribedDelegatio
     for _ in range(n):
         f9e, p = _d_DescribedDelegationTokenRenewer_3(b, p)
         f9.append(f9e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribedDelegationToken(f0, f1, "", "", f4, f5, f6, f7, f8, f9), p
 
 
 def _d_DescribeDelegationTokenResponse_4(b: Buffer, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 30)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedDelegationToken]
     if n < 0:
         raise DecodeError("non-nullable field Tokens was serialized as null")
@@ -215,10 +257,13 @@ def _d_DescribeDelegationTokenResponse_4(b: Buffer, p: int) -> tuple[DescribeDel
         f1.append(f1e)
     (f2,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeDelegationTokenResponse(f0, f1, f2), p
 
 
@@ -231,7 +276,14 @@ def _d_DescribedDelegationToken_5(b: Buffer, p: int) -> tuple[DescribedDelegatio
     p += 24
     f7, p = read_compact_string(b, p)
     f8, p = read_compact_bytes(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[DescribedDelegationTokenRenewer]
     if n < 0:
         raise DecodeError("non-nullable field Renewers was serialized as null")
@@ -239,17 +291,27 @@ def _d_DescribedDelegationToken_5(b: Buffer, p: int) -> tuple[DescribedDelegatio
     for _ in range(n):
         f9e, p = _d_DescribedDelegationTokenRenewer_3(b, p)
         f9.append(f9e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribedDelegationToken(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9), p
 
 
 def _d_DescribeDelegationTokenResponse_5(b: Buffer, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 32)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 32 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedDelegationToken]
     if n < 0:
         raise DecodeError("non-nullable field Tokens was serialized as null")
@@ -259,10 +321,13 @@ def _d_DescribeDelegationTokenResponse_5(b: Buffer, p: int) -> tuple[DescribeDel
         f1.append(f1e)
     (f2,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeDelegationTokenResponse(f0, f1, f2), p
 
 

@@ -44,7 +44,11 @@ def _e_DescribeGroupsRequest_1(w: bytearray, o: DescribeGroupsRequest) -> None:
 
 def _e_DescribeGroupsRequest_2(w: bytearray, o: DescribeGroupsRequest) -> None:
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         write_compact_string(w, e_groups)
     w += _S0.pack(o.include_authorized_operations)
@@ -52,7 +56,10 @@ def _e_DescribeGroupsRequest_2(w: bytearray, o: DescribeGroupsRequest) -> None:
 
 
 def _d_DescribeGroupsRequest_3(b: Buffer, p: int) -> tuple[DescribeGroupsRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -64,7 +71,10 @@ def _d_DescribeGroupsRequest_3(b: Buffer, p: int) -> tuple[DescribeGroupsRequest
 
 
 def _d_DescribeGroupsRequest_4(b: Buffer, p: int) -> tuple[DescribeGroupsRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -78,7 +88,14 @@ def _d_DescribeGroupsRequest_4(b: Buffer, p: int) -> tuple[DescribeGroupsRequest
 
 
 def _d_DescribeGroupsRequest_5(b: Buffer, p: int) -> tuple[DescribeGroupsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -88,10 +105,13 @@ def _d_DescribeGroupsRequest_5(b: Buffer, p: int) -> tuple[DescribeGroupsRequest
         f0.append(f0e)
     (f1,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeGroupsRequest(f0, f1), p
 
 

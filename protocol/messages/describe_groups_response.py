@@ -152,7 +152,11 @@ def _e_DescribedGroup_3(w: bytearray, o: DescribedGroup) -> None:
     write_compact_string(w, o.protocol_type)
     write_compact_string(w, o.protocol_data)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_DescribedGroupMember_2(w, e_members)
     w += _S1.pack(o.authorized_operations)
@@ -162,7 +166,11 @@ def _e_DescribedGroup_3(w: bytearray, o: DescribedGroup) -> None:
 def _e_DescribeGroupsResponse_4(w: bytearray, o: DescribeGroupsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_DescribedGroup_3(w, e_groups)
     w.append(0)
@@ -184,7 +192,10 @@ def _d_DescribedGroup_4(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
     f2, p = read_string(b, p)
     f3, p = read_string(b, p)
     f4, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[DescribedGroupMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -196,7 +207,10 @@ def _d_DescribedGroup_4(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
 
 
 def _d_DescribeGroupsResponse_5(b: Buffer, p: int) -> tuple[DescribeGroupsResponse, int]:
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -210,7 +224,10 @@ def _d_DescribeGroupsResponse_5(b: Buffer, p: int) -> tuple[DescribeGroupsRespon
 def _d_DescribeGroupsResponse_6(b: Buffer, p: int) -> tuple[DescribeGroupsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -228,7 +245,10 @@ def _d_DescribedGroup_5(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
     f2, p = read_string(b, p)
     f3, p = read_string(b, p)
     f4, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[DescribedGroupMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -244,7 +264,10 @@ def _d_DescribedGroup_5(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
 def _d_DescribeGroupsResponse_7(b: Buffer, p: int) -> tuple[DescribeGroupsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -272,7 +295,10 @@ def _d_DescribedGroup_6(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
     f2, p = read_string(b, p)
     f3, p = read_string(b, p)
     f4, p = read_string(b, p)
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[DescribedGroupMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -288,7 +314,10 @@ def _d_DescribedGroup_6(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
 def _d_DescribeGroupsResponse_8(b: Buffer, p: int) -> tuple[DescribeGroupsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -306,10 +335,13 @@ def _d_DescribedGroupMember_5(b: Buffer, p: int) -> tuple[DescribedGroupMember, 
     f3, p = read_compact_string(b, p)
     f4, p = read_compact_bytes(b, p)
     f5, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribedGroupMember(f0, f1, f2, f3, f4, f5), p
 
 
@@ -320,7 +352,14 @@ def _d_DescribedGroup_7(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
     f2, p = read_compact_string(b, p)
     f3, p = read_compact_string(b, p)
     f4, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[DescribedGroupMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -330,17 +369,27 @@ def _d_DescribedGroup_7(b: Buffer, p: int) -> tuple[DescribedGroup, int]:
         f5.append(f5e)
     (f6,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribedGroup(f0, f1, f2, f3, f4, f5, f6), p
 
 
 def _d_DescribeGroupsResponse_9(b: Buffer, p: int) -> tuple[DescribeGroupsResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 12)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -348,10 +397,13 @@ def _d_DescribeGroupsResponse_9(b: Buffer, p: int) -> tuple[DescribeGroupsRespon
     for _ in range(n):
         f1e, p = _d_DescribedGroup_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeGroupsResponse(f0, f1), p
 
 

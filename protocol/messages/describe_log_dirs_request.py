@@ -50,7 +50,11 @@ def _e_DescribeLogDirsRequest_0(w: bytearray, o: DescribeLogDirsRequest) -> None
 def _e_DescribableLogDirTopic_1(w: bytearray, o: DescribableLogDirTopic) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -60,7 +64,11 @@ def _e_DescribeLogDirsRequest_1(w: bytearray, o: DescribeLogDirsRequest) -> None
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_DescribableLogDirTopic_1(w, e_topics)
     w.append(0)
@@ -68,7 +76,10 @@ def _e_DescribeLogDirsRequest_1(w: bytearray, o: DescribeLogDirsRequest) -> None
 
 def _d_DescribableLogDirTopic_2(b: Buffer, p: int) -> tuple[DescribableLogDirTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -78,7 +89,10 @@ def _d_DescribableLogDirTopic_2(b: Buffer, p: int) -> tuple[DescribableLogDirTop
 
 
 def _d_DescribeLogDirsRequest_2(b: Buffer, p: int) -> tuple[DescribeLogDirsRequest, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribableLogDirTopic] | None
     if n < 0:
         f0 = None
@@ -92,21 +106,38 @@ def _d_DescribeLogDirsRequest_2(b: Buffer, p: int) -> tuple[DescribeLogDirsReque
 
 def _d_DescribableLogDirTopic_3(b: Buffer, p: int) -> tuple[DescribableLogDirTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribableLogDirTopic(f0, f1), p
 
 
 def _d_DescribeLogDirsRequest_3(b: Buffer, p: int) -> tuple[DescribeLogDirsRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[DescribableLogDirTopic] | None
     if n < 0:
         f0 = None
@@ -115,10 +146,13 @@ def _d_DescribeLogDirsRequest_3(b: Buffer, p: int) -> tuple[DescribeLogDirsReque
         for _ in range(n):
             f0e, p = _d_DescribableLogDirTopic_3(b, p)
             f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsRequest(f0), p
 
 

@@ -92,7 +92,11 @@ def _e_DescribeLogDirsPartition_1(w: bytearray, o: DescribeLogDirsPartition) -> 
 def _e_DescribeLogDirsTopic_1(w: bytearray, o: DescribeLogDirsTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_DescribeLogDirsPartition_1(w, e_partitions)
     w.append(0)
@@ -102,7 +106,11 @@ def _e_DescribeLogDirsResult_1(w: bytearray, o: DescribeLogDirsResult) -> None:
     w += _S1.pack(o.error_code)
     write_compact_string(w, o.log_dir)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_DescribeLogDirsTopic_1(w, e_topics)
     w.append(0)
@@ -111,7 +119,11 @@ def _e_DescribeLogDirsResult_1(w: bytearray, o: DescribeLogDirsResult) -> None:
 def _e_DescribeLogDirsResponse_1(w: bytearray, o: DescribeLogDirsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_DescribeLogDirsResult_1(w, e_results)
     w.append(0)
@@ -120,7 +132,11 @@ def _e_DescribeLogDirsResponse_1(w: bytearray, o: DescribeLogDirsResponse) -> No
 def _e_DescribeLogDirsResponse_2(w: bytearray, o: DescribeLogDirsResponse) -> None:
     w += _S3.pack(o.throttle_time_ms, o.error_code)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_DescribeLogDirsResult_1(w, e_results)
     w.append(0)
@@ -130,7 +146,11 @@ def _e_DescribeLogDirsResult_2(w: bytearray, o: DescribeLogDirsResult) -> None:
     w += _S1.pack(o.error_code)
     write_compact_string(w, o.log_dir)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_DescribeLogDirsTopic_1(w, e_topics)
     w += _S4.pack(o.total_bytes, o.usable_bytes)
@@ -140,7 +160,11 @@ def _e_DescribeLogDirsResult_2(w: bytearray, o: DescribeLogDirsResult) -> None:
 def _e_DescribeLogDirsResponse_3(w: bytearray, o: DescribeLogDirsResponse) -> None:
     w += _S3.pack(o.throttle_time_ms, o.error_code)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_DescribeLogDirsResult_2(w, e_results)
     w.append(0)
@@ -154,7 +178,10 @@ def _d_DescribeLogDirsPartition_2(b: Buffer, p: int) -> tuple[DescribeLogDirsPar
 
 def _d_DescribeLogDirsTopic_2(b: Buffer, p: int) -> tuple[DescribeLogDirsTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 21)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribeLogDirsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -169,7 +196,10 @@ def _d_DescribeLogDirsResult_3(b: Buffer, p: int) -> tuple[DescribeLogDirsResult
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DescribeLogDirsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -183,7 +213,10 @@ def _d_DescribeLogDirsResult_3(b: Buffer, p: int) -> tuple[DescribeLogDirsResult
 def _d_DescribeLogDirsResponse_4(b: Buffer, p: int) -> tuple[DescribeLogDirsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DescribeLogDirsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -197,16 +230,26 @@ def _d_DescribeLogDirsResponse_4(b: Buffer, p: int) -> tuple[DescribeLogDirsResp
 def _d_DescribeLogDirsPartition_3(b: Buffer, p: int) -> tuple[DescribeLogDirsPartition, int]:
     f0, f1, f2, f3 = _S2.unpack_from(b, p)
     p += 21
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsPartition(f0, f1, f2, f3), p
 
 
 def _d_DescribeLogDirsTopic_3(b: Buffer, p: int) -> tuple[DescribeLogDirsTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 22)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribeLogDirsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -214,10 +257,13 @@ def _d_DescribeLogDirsTopic_3(b: Buffer, p: int) -> tuple[DescribeLogDirsTopic, 
     for _ in range(n):
         f1e, p = _d_DescribeLogDirsPartition_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsTopic(f0, f1), p
 
 
@@ -225,7 +271,14 @@ def _d_DescribeLogDirsResult_4(b: Buffer, p: int) -> tuple[DescribeLogDirsResult
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DescribeLogDirsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -233,17 +286,27 @@ def _d_DescribeLogDirsResult_4(b: Buffer, p: int) -> tuple[DescribeLogDirsResult
     for _ in range(n):
         f2e, p = _d_DescribeLogDirsTopic_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsResult(f0, f1, f2, -1, -1), p
 
 
 def _d_DescribeLogDirsResponse_5(b: Buffer, p: int) -> tuple[DescribeLogDirsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DescribeLogDirsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -251,17 +314,27 @@ def _d_DescribeLogDirsResponse_5(b: Buffer, p: int) -> tuple[DescribeLogDirsResp
     for _ in range(n):
         f2e, p = _d_DescribeLogDirsResult_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsResponse(f0, 0, f2), p
 
 
 def _d_DescribeLogDirsResponse_6(b: Buffer, p: int) -> tuple[DescribeLogDirsResponse, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DescribeLogDirsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -269,10 +342,13 @@ def _d_DescribeLogDirsResponse_6(b: Buffer, p: int) -> tuple[DescribeLogDirsResp
     for _ in range(n):
         f2e, p = _d_DescribeLogDirsResult_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsResponse(f0, f1, f2), p
 
 
@@ -280,7 +356,14 @@ def _d_DescribeLogDirsResult_5(b: Buffer, p: int) -> tuple[DescribeLogDirsResult
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DescribeLogDirsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -290,17 +373,27 @@ def _d_DescribeLogDirsResult_5(b: Buffer, p: int) -> tuple[DescribeLogDirsResult
         f2.append(f2e)
     f3, f4 = _S4.unpack_from(b, p)
     p += 16
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsResult(f0, f1, f2, f3, f4), p
 
 
 def _d_DescribeLogDirsResponse_7(b: Buffer, p: int) -> tuple[DescribeLogDirsResponse, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[DescribeLogDirsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -308,10 +401,13 @@ def _d_DescribeLogDirsResponse_7(b: Buffer, p: int) -> tuple[DescribeLogDirsResp
     for _ in range(n):
         f2e, p = _d_DescribeLogDirsResult_5(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeLogDirsResponse(f0, f1, f2), p
 
 

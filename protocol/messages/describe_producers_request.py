@@ -33,14 +33,22 @@ class DescribeProducersRequest(Message):
 def _e_TopicRequest_0(w: bytearray, o: TopicRequest) -> None:
     write_compact_string(w, o.name)
     a_partition_indexes = o.partition_indexes
-    write_uvarint(w, len(a_partition_indexes) + 1)
+    n = len(a_partition_indexes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partition_indexes), *a_partition_indexes)
     w.append(0)
 
 
 def _e_DescribeProducersRequest_0(w: bytearray, o: DescribeProducersRequest) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicRequest_0(w, e_topics)
     w.append(0)
@@ -48,21 +56,38 @@ def _e_DescribeProducersRequest_0(w: bytearray, o: DescribeProducersRequest) -> 
 
 def _d_TopicRequest_1(b: Buffer, p: int) -> tuple[TopicRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicRequest(f0, f1), p
 
 
 def _d_DescribeProducersRequest_1(b: Buffer, p: int) -> tuple[DescribeProducersRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicRequest]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -70,10 +95,13 @@ def _d_DescribeProducersRequest_1(b: Buffer, p: int) -> tuple[DescribeProducersR
     for _ in range(n):
         f0e, p = _d_TopicRequest_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeProducersRequest(f0), p
 
 

@@ -69,7 +69,11 @@ def _e_PartitionResponse_0(w: bytearray, o: PartitionResponse) -> None:
     w += _S1.pack(o.partition_index, o.error_code)
     write_compact_string(w, o.error_message)
     a_active_producers = o.active_producers
-    write_uvarint(w, len(a_active_producers) + 1)
+    n = len(a_active_producers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_active_producers in a_active_producers:
         _e_ProducerState_0(w, e_active_producers)
     w.append(0)
@@ -78,7 +82,11 @@ def _e_PartitionResponse_0(w: bytearray, o: PartitionResponse) -> None:
 def _e_TopicResponse_0(w: bytearray, o: TopicResponse) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionResponse_0(w, e_partitions)
     w.append(0)
@@ -87,7 +95,11 @@ def _e_TopicResponse_0(w: bytearray, o: TopicResponse) -> None:
 def _e_DescribeProducersResponse_0(w: bytearray, o: DescribeProducersResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicResponse_0(w, e_topics)
     w.append(0)
@@ -96,10 +108,13 @@ def _e_DescribeProducersResponse_0(w: bytearray, o: DescribeProducersResponse) -
 def _d_ProducerState_1(b: Buffer, p: int) -> tuple[ProducerState, int]:
     f0, f1, f2, f3, f4, f5 = _S2.unpack_from(b, p)
     p += 36
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ProducerState(f0, f1, f2, f3, f4, f5), p
 
 
@@ -107,7 +122,14 @@ def _d_PartitionResponse_1(b: Buffer, p: int) -> tuple[PartitionResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 37)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 37 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[ProducerState]
     if n < 0:
         raise DecodeError("non-nullable field ActiveProducers was serialized as null")
@@ -115,16 +137,26 @@ def _d_PartitionResponse_1(b: Buffer, p: int) -> tuple[PartitionResponse, int]:
     for _ in range(n):
         f3e, p = _d_ProducerState_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionResponse(f0, f1, f2, f3), p
 
 
 def _d_TopicResponse_1(b: Buffer, p: int) -> tuple[TopicResponse, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 9)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionResponse]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -132,17 +164,27 @@ def _d_TopicResponse_1(b: Buffer, p: int) -> tuple[TopicResponse, int]:
     for _ in range(n):
         f1e, p = _d_PartitionResponse_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicResponse(f0, f1), p
 
 
 def _d_DescribeProducersResponse_1(b: Buffer, p: int) -> tuple[DescribeProducersResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -150,10 +192,13 @@ def _d_DescribeProducersResponse_1(b: Buffer, p: int) -> tuple[DescribeProducers
     for _ in range(n):
         f1e, p = _d_TopicResponse_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeProducersResponse(f0, f1), p
 
 

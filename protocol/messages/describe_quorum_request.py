@@ -45,7 +45,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -53,7 +57,11 @@ def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
 
 def _e_DescribeQuorumRequest_0(w: bytearray, o: DescribeQuorumRequest) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_0(w, e_topics)
     w.append(0)
@@ -62,16 +70,26 @@ def _e_DescribeQuorumRequest_0(w: bytearray, o: DescribeQuorumRequest) -> None:
 def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0), p
 
 
 def _d_TopicData_1(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -79,15 +97,25 @@ def _d_TopicData_1(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
 def _d_DescribeQuorumRequest_1(b: Buffer, p: int) -> tuple[DescribeQuorumRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -95,10 +123,13 @@ def _d_DescribeQuorumRequest_1(b: Buffer, p: int) -> tuple[DescribeQuorumRequest
     for _ in range(n):
         f0e, p = _d_TopicData_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeQuorumRequest(f0), p
 
 

@@ -85,11 +85,19 @@ def _e_ReplicaState_0(w: bytearray, o: ReplicaState) -> None:
 def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
     w += _S1.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch, o.high_watermark)
     a_current_voters = o.current_voters
-    write_uvarint(w, len(a_current_voters) + 1)
+    n = len(a_current_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_current_voters in a_current_voters:
         _e_ReplicaState_0(w, e_current_voters)
     a_observers = o.observers
-    write_uvarint(w, len(a_observers) + 1)
+    n = len(a_observers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_observers in a_observers:
         _e_ReplicaState_0(w, e_observers)
     w.append(0)
@@ -98,7 +106,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -107,7 +119,11 @@ def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
 def _e_DescribeQuorumResponse_0(w: bytearray, o: DescribeQuorumResponse) -> None:
     w += _S0.pack(o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_0(w, e_topics)
     w.append(0)
@@ -121,11 +137,19 @@ def _e_ReplicaState_1(w: bytearray, o: ReplicaState) -> None:
 def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
     w += _S1.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch, o.high_watermark)
     a_current_voters = o.current_voters
-    write_uvarint(w, len(a_current_voters) + 1)
+    n = len(a_current_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_current_voters in a_current_voters:
         _e_ReplicaState_1(w, e_current_voters)
     a_observers = o.observers
-    write_uvarint(w, len(a_observers) + 1)
+    n = len(a_observers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_observers in a_observers:
         _e_ReplicaState_1(w, e_observers)
     w.append(0)
@@ -134,7 +158,11 @@ def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -143,7 +171,11 @@ def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
 def _e_DescribeQuorumResponse_1(w: bytearray, o: DescribeQuorumResponse) -> None:
     w += _S0.pack(o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_1(w, e_topics)
     w.append(0)
@@ -161,11 +193,19 @@ def _e_PartitionData_2(w: bytearray, o: PartitionData) -> None:
     write_compact_string(w, o.error_message)
     w += _S5.pack(o.leader_id, o.leader_epoch, o.high_watermark)
     a_current_voters = o.current_voters
-    write_uvarint(w, len(a_current_voters) + 1)
+    n = len(a_current_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_current_voters in a_current_voters:
         _e_ReplicaState_2(w, e_current_voters)
     a_observers = o.observers
-    write_uvarint(w, len(a_observers) + 1)
+    n = len(a_observers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_observers in a_observers:
         _e_ReplicaState_2(w, e_observers)
     w.append(0)
@@ -174,7 +214,11 @@ def _e_PartitionData_2(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_2(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_2(w, e_partitions)
     w.append(0)
@@ -190,7 +234,11 @@ def _e_Listener_0(w: bytearray, o: Listener) -> None:
 def _e_Node_0(w: bytearray, o: Node) -> None:
     w += _S6.pack(o.node_id)
     a_listeners = o.listeners
-    write_uvarint(w, len(a_listeners) + 1)
+    n = len(a_listeners) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_listeners in a_listeners:
         _e_Listener_0(w, e_listeners)
     w.append(0)
@@ -200,11 +248,19 @@ def _e_DescribeQuorumResponse_2(w: bytearray, o: DescribeQuorumResponse) -> None
     w += _S0.pack(o.error_code)
     write_compact_string(w, o.error_message)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_2(w, e_topics)
     a_nodes = o.nodes
-    write_uvarint(w, len(a_nodes) + 1)
+    n = len(a_nodes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_nodes in a_nodes:
         _e_Node_0(w, e_nodes)
     w.append(0)
@@ -213,17 +269,27 @@ def _e_DescribeQuorumResponse_2(w: bytearray, o: DescribeQuorumResponse) -> None
 def _d_ReplicaState_3(b: Buffer, p: int) -> tuple[ReplicaState, int]:
     f0, f2 = _S2.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReplicaState(f0, ZERO_UUID, f2, -1, -1), p
 
 
 def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f3, f4, f5 = _S1.unpack_from(b, p)
     p += 22
-    n, p = read_compact_array_len(b, p, 13)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 13 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[ReplicaState]
     if n < 0:
         raise DecodeError("non-nullable field CurrentVoters was serialized as null")
@@ -231,7 +297,14 @@ def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f6e, p = _d_ReplicaState_3(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 13)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 13 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[ReplicaState]
     if n < 0:
         raise DecodeError("non-nullable field Observers was serialized as null")
@@ -239,16 +312,26 @@ def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f7e, p = _d_ReplicaState_3(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, "", f3, f4, f5, f6, f7), p
 
 
 def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 25)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 25 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -256,17 +339,27 @@ def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
 def _d_DescribeQuorumResponse_3(b: Buffer, p: int) -> tuple[DescribeQuorumResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -274,27 +367,40 @@ def _d_DescribeQuorumResponse_3(b: Buffer, p: int) -> tuple[DescribeQuorumRespon
     for _ in range(n):
         f2e, p = _d_TopicData_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeQuorumResponse(f0, "", f2, []), p
 
 
 def _d_ReplicaState_4(b: Buffer, p: int) -> tuple[ReplicaState, int]:
     f0, f2, f3, f4 = _S3.unpack_from(b, p)
     p += 28
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReplicaState(f0, ZERO_UUID, f2, f3, f4), p
 
 
 def _d_PartitionData_4(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f3, f4, f5 = _S1.unpack_from(b, p)
     p += 22
-    n, p = read_compact_array_len(b, p, 29)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 29 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[ReplicaState]
     if n < 0:
         raise DecodeError("non-nullable field CurrentVoters was serialized as null")
@@ -302,7 +408,14 @@ def _d_PartitionData_4(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f6e, p = _d_ReplicaState_4(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 29)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 29 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[ReplicaState]
     if n < 0:
         raise DecodeError("non-nullable field Observers was serialized as null")
@@ -310,16 +423,26 @@ def _d_PartitionData_4(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f7e, p = _d_ReplicaState_4(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, "", f3, f4, f5, f6, f7), p
 
 
 def _d_TopicData_4(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 25)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 25 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -327,17 +450,27 @@ def _d_TopicData_4(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_4(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
 def _d_DescribeQuorumResponse_4(b: Buffer, p: int) -> tuple[DescribeQuorumResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -345,10 +478,13 @@ def _d_DescribeQuorumResponse_4(b: Buffer, p: int) -> tuple[DescribeQuorumRespon
     for _ in range(n):
         f2e, p = _d_TopicData_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeQuorumResponse(f0, "", f2, []), p
 
 
@@ -358,10 +494,13 @@ def _d_ReplicaState_5(b: Buffer, p: int) -> tuple[ReplicaState, int]:
     f1, p = read_uuid(b, p)
     f2, f3, f4 = _S7.unpack_from(b, p)
     p += 24
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReplicaState(f0, f1, f2, f3, f4), p
 
 
@@ -371,7 +510,14 @@ def _d_PartitionData_5(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f2, p = read_compact_nullable_string(b, p)
     f3, f4, f5 = _S5.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 45)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 45 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[ReplicaState]
     if n < 0:
         raise DecodeError("non-nullable field CurrentVoters was serialized as null")
@@ -379,7 +525,14 @@ def _d_PartitionData_5(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f6e, p = _d_ReplicaState_5(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 45)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 45 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[ReplicaState]
     if n < 0:
         raise DecodeError("non-nullable field Observers was serialized as null")
@@ -387,16 +540,26 @@ def _d_PartitionData_5(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f7e, p = _d_ReplicaState_5(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 
 def _d_TopicData_5(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 26)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -404,10 +567,13 @@ def _d_TopicData_5(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
@@ -416,17 +582,27 @@ def _d_Listener_1(b: Buffer, p: int) -> tuple[Listener, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S8.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Listener(f0, f1, f2), p
 
 
 def _d_Node_1(b: Buffer, p: int) -> tuple[Node, int]:
     (f0,) = _S6.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[Listener]
     if n < 0:
         raise DecodeError("non-nullable field Listeners was serialized as null")
@@ -434,10 +610,13 @@ def _d_Node_1(b: Buffer, p: int) -> tuple[Node, int]:
     for _ in range(n):
         f1e, p = _d_Listener_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Node(f0, f1), p
 
 
@@ -445,7 +624,14 @@ def _d_DescribeQuorumResponse_5(b: Buffer, p: int) -> tuple[DescribeQuorumRespon
     (f0,) = _S0.unpack_from(b, p)
     p += 2
     f1, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -453,7 +639,14 @@ def _d_DescribeQuorumResponse_5(b: Buffer, p: int) -> tuple[DescribeQuorumRespon
     for _ in range(n):
         f2e, p = _d_TopicData_5(b, p)
         f2.append(f2e)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Node]
     if n < 0:
         raise DecodeError("non-nullable field Nodes was serialized as null")
@@ -461,10 +654,13 @@ def _d_DescribeQuorumResponse_5(b: Buffer, p: int) -> tuple[DescribeQuorumRespon
     for _ in range(n):
         f3e, p = _d_Node_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeQuorumResponse(f0, f1, f2, f3), p
 
 

@@ -52,7 +52,11 @@ def _e_Cursor_0(w: bytearray, o: Cursor) -> None:
 
 def _e_DescribeTopicPartitionsRequest_0(w: bytearray, o: DescribeTopicPartitionsRequest) -> None:
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicRequest_0(w, e_topics)
     w += _S0.pack(o.response_partition_limit)
@@ -66,10 +70,13 @@ def _e_DescribeTopicPartitionsRequest_0(w: bytearray, o: DescribeTopicPartitions
 
 def _d_TopicRequest_1(b: Buffer, p: int) -> tuple[TopicRequest, int]:
     f0, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicRequest(f0), p
 
 
@@ -77,15 +84,25 @@ def _d_Cursor_1(b: Buffer, p: int) -> tuple[Cursor, int]:
     f0, p = read_compact_string(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Cursor(f0, f1), p
 
 
 def _d_DescribeTopicPartitionsRequest_1(b: Buffer, p: int) -> tuple[DescribeTopicPartitionsRequest, int]:
-    n, p = read_compact_array_len(b, p, 2)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicRequest]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -101,10 +118,13 @@ def _d_DescribeTopicPartitionsRequest_1(b: Buffer, p: int) -> tuple[DescribeTopi
         f2 = None
     else:
         f2, p = _d_Cursor_1(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeTopicPartitionsRequest(f0, f1, f2), p
 
 

@@ -65,25 +65,45 @@ def _e_DescribeTopicPartitionsResponsePartition_0(
 ) -> None:
     w += _S3.pack(o.error_code, o.partition_index, o.leader_id, o.leader_epoch)
     a_replica_nodes = o.replica_nodes
-    write_uvarint(w, len(a_replica_nodes) + 1)
+    n = len(a_replica_nodes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_replica_nodes), *a_replica_nodes)
     a_isr_nodes = o.isr_nodes
-    write_uvarint(w, len(a_isr_nodes) + 1)
+    n = len(a_isr_nodes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_isr_nodes), *a_isr_nodes)
     a_eligible_leader_replicas = o.eligible_leader_replicas
     if a_eligible_leader_replicas is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_eligible_leader_replicas) + 1)
+        n = len(a_eligible_leader_replicas) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         w += struct.pack(">%di" % len(a_eligible_leader_replicas), *a_eligible_leader_replicas)
     a_last_known_elr = o.last_known_elr
     if a_last_known_elr is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_last_known_elr) + 1)
+        n = len(a_last_known_elr) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         w += struct.pack(">%di" % len(a_last_known_elr), *a_last_known_elr)
     a_offline_replicas = o.offline_replicas
-    write_uvarint(w, len(a_offline_replicas) + 1)
+    n = len(a_offline_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_offline_replicas), *a_offline_replicas)
     w.append(0)
 
@@ -94,7 +114,11 @@ def _e_DescribeTopicPartitionsResponseTopic_0(w: bytearray, o: DescribeTopicPart
     w += o.topic_id.bytes
     w += _S2.pack(o.is_internal)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_DescribeTopicPartitionsResponsePartition_0(w, e_partitions)
     w += _S0.pack(o.topic_authorized_operations)
@@ -110,7 +134,11 @@ def _e_Cursor_0(w: bytearray, o: Cursor) -> None:
 def _e_DescribeTopicPartitionsResponse_0(w: bytearray, o: DescribeTopicPartitionsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_DescribeTopicPartitionsResponseTopic_0(w, e_topics)
     if o.next_cursor is None:
@@ -126,42 +154,80 @@ def _d_DescribeTopicPartitionsResponsePartition_1(
 ) -> tuple[DescribeTopicPartitionsResponsePartition, int]:
     f0, f1, f2, f3 = _S3.unpack_from(b, p)
     p += 14
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaNodes was serialized as null")
     f4 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field IsrNodes was serialized as null")
     f5 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[int] | None
     if n < 0:
         f6 = None
     else:
         f6 = list(struct.unpack_from(">%di" % n, b, p))
         p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int] | None
     if n < 0:
         f7 = None
     else:
         f7 = list(struct.unpack_from(">%di" % n, b, p))
         p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
     f8 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeTopicPartitionsResponsePartition(f0, f1, f2, f3, f4, f5, f6, f7, f8), p
 
 
@@ -174,7 +240,14 @@ def _d_DescribeTopicPartitionsResponseTopic_1(
     f2, p = read_uuid(b, p)
     (f3,) = _S2.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[DescribeTopicPartitionsResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -184,10 +257,13 @@ def _d_DescribeTopicPartitionsResponseTopic_1(
         f4.append(f4e)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeTopicPartitionsResponseTopic(f0, f1, f2, f3, f4, f5), p
 
 
@@ -195,17 +271,27 @@ def _d_Cursor_1(b: Buffer, p: int) -> tuple[Cursor, int]:
     f0, p = read_compact_string(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Cursor(f0, f1), p
 
 
 def _d_DescribeTopicPartitionsResponse_1(b: Buffer, p: int) -> tuple[DescribeTopicPartitionsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 26)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[DescribeTopicPartitionsResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -219,10 +305,13 @@ def _d_DescribeTopicPartitionsResponse_1(b: Buffer, p: int) -> tuple[DescribeTop
         f2 = None
     else:
         f2, p = _d_Cursor_1(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeTopicPartitionsResponse(f0, f1, f2), p
 
 

@@ -26,14 +26,25 @@ class DescribeTransactionsRequest(Message):
 
 def _e_DescribeTransactionsRequest_0(w: bytearray, o: DescribeTransactionsRequest) -> None:
     a_transactional_ids = o.transactional_ids
-    write_uvarint(w, len(a_transactional_ids) + 1)
+    n = len(a_transactional_ids) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_transactional_ids in a_transactional_ids:
         write_compact_string(w, e_transactional_ids)
     w.append(0)
 
 
 def _d_DescribeTransactionsRequest_1(b: Buffer, p: int) -> tuple[DescribeTransactionsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field TransactionalIds was serialized as null")
@@ -41,10 +52,13 @@ def _d_DescribeTransactionsRequest_1(b: Buffer, p: int) -> tuple[DescribeTransac
     for _ in range(n):
         f0e, p = read_compact_string(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeTransactionsRequest(f0), p
 
 

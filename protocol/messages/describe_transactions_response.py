@@ -50,7 +50,11 @@ class DescribeTransactionsResponse(Message):
 def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -61,7 +65,11 @@ def _e_TransactionState_0(w: bytearray, o: TransactionState) -> None:
     write_compact_string(w, o.transaction_state)
     w += _S2.pack(o.transaction_timeout_ms, o.transaction_start_time_ms, o.producer_id, o.producer_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_0(w, e_topics)
     w.append(0)
@@ -70,7 +78,11 @@ def _e_TransactionState_0(w: bytearray, o: TransactionState) -> None:
 def _e_DescribeTransactionsResponse_0(w: bytearray, o: DescribeTransactionsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_transaction_states = o.transaction_states
-    write_uvarint(w, len(a_transaction_states) + 1)
+    n = len(a_transaction_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_transaction_states in a_transaction_states:
         _e_TransactionState_0(w, e_transaction_states)
     w.append(0)
@@ -78,16 +90,26 @@ def _e_DescribeTransactionsResponse_0(w: bytearray, o: DescribeTransactionsRespo
 
 def _d_TopicData_1(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
@@ -98,7 +120,14 @@ def _d_TransactionState_1(b: Buffer, p: int) -> tuple[TransactionState, int]:
     f2, p = read_compact_string(b, p)
     f3, f4, f5, f6 = _S2.unpack_from(b, p)
     p += 22
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -106,17 +135,27 @@ def _d_TransactionState_1(b: Buffer, p: int) -> tuple[TransactionState, int]:
     for _ in range(n):
         f7e, p = _d_TopicData_1(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TransactionState(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 
 def _d_DescribeTransactionsResponse_1(b: Buffer, p: int) -> tuple[DescribeTransactionsResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 28)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 28 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TransactionState]
     if n < 0:
         raise DecodeError("non-nullable field TransactionStates was serialized as null")
@@ -124,10 +163,13 @@ def _d_DescribeTransactionsResponse_1(b: Buffer, p: int) -> tuple[DescribeTransa
     for _ in range(n):
         f1e, p = _d_TransactionState_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeTransactionsResponse(f0, f1), p
 
 

@@ -39,7 +39,11 @@ def _e_DescribeUserScramCredentialsRequest_0(w: bytearray, o: DescribeUserScramC
     if a_users is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_users) + 1)
+        n = len(a_users) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_users in a_users:
             _e_UserName_0(w, e_users)
     w.append(0)
@@ -47,17 +51,27 @@ def _e_DescribeUserScramCredentialsRequest_0(w: bytearray, o: DescribeUserScramC
 
 def _d_UserName_1(b: Buffer, p: int) -> tuple[UserName, int]:
     f0, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UserName(f0), p
 
 
 def _d_DescribeUserScramCredentialsRequest_1(
     b: Buffer, p: int
 ) -> tuple[DescribeUserScramCredentialsRequest, int]:
-    n, p = read_compact_array_len(b, p, 2)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[UserName] | None
     if n < 0:
         f0 = None
@@ -66,10 +80,13 @@ def _d_DescribeUserScramCredentialsRequest_1(
         for _ in range(n):
             f0e, p = _d_UserName_1(b, p)
             f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeUserScramCredentialsRequest(f0), p
 
 

@@ -55,7 +55,11 @@ def _e_DescribeUserScramCredentialsResult_0(w: bytearray, o: DescribeUserScramCr
     w += _S1.pack(o.error_code)
     write_compact_string(w, o.error_message)
     a_credential_infos = o.credential_infos
-    write_uvarint(w, len(a_credential_infos) + 1)
+    n = len(a_credential_infos) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_credential_infos in a_credential_infos:
         _e_CredentialInfo_0(w, e_credential_infos)
     w.append(0)
@@ -65,7 +69,11 @@ def _e_DescribeUserScramCredentialsResponse_0(w: bytearray, o: DescribeUserScram
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     write_compact_string(w, o.error_message)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_DescribeUserScramCredentialsResult_0(w, e_results)
     w.append(0)
@@ -74,10 +82,13 @@ def _e_DescribeUserScramCredentialsResponse_0(w: bytearray, o: DescribeUserScram
 def _d_CredentialInfo_1(b: Buffer, p: int) -> tuple[CredentialInfo, int]:
     f0, f1 = _S2.unpack_from(b, p)
     p += 5
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CredentialInfo(f0, f1), p
 
 
@@ -88,7 +99,14 @@ def _d_DescribeUserScramCredentialsResult_1(
     (f1,) = _S1.unpack_from(b, p)
     p += 2
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[CredentialInfo]
     if n < 0:
         raise DecodeError("non-nullable field CredentialInfos was serialized as null")
@@ -96,10 +114,13 @@ def _d_DescribeUserScramCredentialsResult_1(
     for _ in range(n):
         f3e, p = _d_CredentialInfo_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeUserScramCredentialsResult(f0, f1, f2, f3), p
 
 
@@ -109,7 +130,14 @@ def _d_DescribeUserScramCredentialsResponse_1(
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[DescribeUserScramCredentialsResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -117,10 +145,13 @@ def _d_DescribeUserScramCredentialsResponse_1(
     for _ in range(n):
         f3e, p = _d_DescribeUserScramCredentialsResult_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return DescribeUserScramCredentialsResponse(f0, f1, f2, f3), p
 
 

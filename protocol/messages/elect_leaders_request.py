@@ -68,7 +68,11 @@ def _e_ElectLeadersRequest_1(w: bytearray, o: ElectLeadersRequest) -> None:
 def _e_TopicPartitions_1(w: bytearray, o: TopicPartitions) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -79,7 +83,11 @@ def _e_ElectLeadersRequest_2(w: bytearray, o: ElectLeadersRequest) -> None:
     if a_topic_partitions is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topic_partitions) + 1)
+        n = len(a_topic_partitions) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topic_partitions in a_topic_partitions:
             _e_TopicPartitions_1(w, e_topic_partitions)
     w += _S0.pack(o.timeout_ms)
@@ -88,7 +96,10 @@ def _e_ElectLeadersRequest_2(w: bytearray, o: ElectLeadersRequest) -> None:
 
 def _d_TopicPartitions_2(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -98,7 +109,10 @@ def _d_TopicPartitions_2(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
 
 
 def _d_ElectLeadersRequest_3(b: Buffer, p: int) -> tuple[ElectLeadersRequest, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicPartitions] | None
     if n < 0:
         f1 = None
@@ -115,7 +129,10 @@ def _d_ElectLeadersRequest_3(b: Buffer, p: int) -> tuple[ElectLeadersRequest, in
 def _d_ElectLeadersRequest_4(b: Buffer, p: int) -> tuple[ElectLeadersRequest, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 1
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicPartitions] | None
     if n < 0:
         f1 = None
@@ -131,23 +148,40 @@ def _d_ElectLeadersRequest_4(b: Buffer, p: int) -> tuple[ElectLeadersRequest, in
 
 def _d_TopicPartitions_3(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartitions(f0, f1), p
 
 
 def _d_ElectLeadersRequest_5(b: Buffer, p: int) -> tuple[ElectLeadersRequest, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicPartitions] | None
     if n < 0:
         f1 = None
@@ -158,10 +192,13 @@ def _d_ElectLeadersRequest_5(b: Buffer, p: int) -> tuple[ElectLeadersRequest, in
             f1.append(f1e)
     (f2,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ElectLeadersRequest(f0, f1, f2), p
 
 

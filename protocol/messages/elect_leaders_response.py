@@ -80,7 +80,11 @@ def _e_PartitionResult_1(w: bytearray, o: PartitionResult) -> None:
 def _e_ReplicaElectionResult_1(w: bytearray, o: ReplicaElectionResult) -> None:
     write_compact_string(w, o.topic)
     a_partition_result = o.partition_result
-    write_uvarint(w, len(a_partition_result) + 1)
+    n = len(a_partition_result) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_result in a_partition_result:
         _e_PartitionResult_1(w, e_partition_result)
     w.append(0)
@@ -89,7 +93,11 @@ def _e_ReplicaElectionResult_1(w: bytearray, o: ReplicaElectionResult) -> None:
 def _e_ElectLeadersResponse_2(w: bytearray, o: ElectLeadersResponse) -> None:
     w += _S1.pack(o.throttle_time_ms, o.error_code)
     a_replica_election_results = o.replica_election_results
-    write_uvarint(w, len(a_replica_election_results) + 1)
+    n = len(a_replica_election_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_replica_election_results in a_replica_election_results:
         _e_ReplicaElectionResult_1(w, e_replica_election_results)
     w.append(0)
@@ -104,7 +112,10 @@ def _d_PartitionResult_2(b: Buffer, p: int) -> tuple[PartitionResult, int]:
 
 def _d_ReplicaElectionResult_2(b: Buffer, p: int) -> tuple[ReplicaElectionResult, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResult was serialized as null")
@@ -118,7 +129,10 @@ def _d_ReplicaElectionResult_2(b: Buffer, p: int) -> tuple[ReplicaElectionResult
 def _d_ElectLeadersResponse_3(b: Buffer, p: int) -> tuple[ElectLeadersResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ReplicaElectionResult]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaElectionResults was serialized as null")
@@ -132,7 +146,10 @@ def _d_ElectLeadersResponse_3(b: Buffer, p: int) -> tuple[ElectLeadersResponse, 
 def _d_ElectLeadersResponse_4(b: Buffer, p: int) -> tuple[ElectLeadersResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ReplicaElectionResult]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaElectionResults was serialized as null")
@@ -147,16 +164,26 @@ def _d_PartitionResult_3(b: Buffer, p: int) -> tuple[PartitionResult, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionResult(f0, f1, f2), p
 
 
 def _d_ReplicaElectionResult_3(b: Buffer, p: int) -> tuple[ReplicaElectionResult, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResult was serialized as null")
@@ -164,17 +191,27 @@ def _d_ReplicaElectionResult_3(b: Buffer, p: int) -> tuple[ReplicaElectionResult
     for _ in range(n):
         f1e, p = _d_PartitionResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReplicaElectionResult(f0, f1), p
 
 
 def _d_ElectLeadersResponse_5(b: Buffer, p: int) -> tuple[ElectLeadersResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ReplicaElectionResult]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaElectionResults was serialized as null")
@@ -182,10 +219,13 @@ def _d_ElectLeadersResponse_5(b: Buffer, p: int) -> tuple[ElectLeadersResponse, 
     for _ in range(n):
         f2e, p = _d_ReplicaElectionResult_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ElectLeadersResponse(f0, f1, f2), p
 
 

@@ -90,7 +90,11 @@ def _e_ReplicaInfo_0(w: bytearray, o: ReplicaInfo) -> None:
 def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
     w += _S0.pack(o.partition_index, o.leader_id, o.leader_epoch)
     a_preferred_candidates = o.preferred_candidates
-    write_uvarint(w, len(a_preferred_candidates) + 1)
+    n = len(a_preferred_candidates) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_preferred_candidates in a_preferred_candidates:
         _e_ReplicaInfo_0(w, e_preferred_candidates)
     w.append(0)
@@ -99,7 +103,11 @@ def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -115,11 +123,19 @@ def _e_LeaderEndpoint_0(w: bytearray, o: LeaderEndpoint) -> None:
 def _e_EndQuorumEpochRequest_1(w: bytearray, o: EndQuorumEpochRequest) -> None:
     write_compact_string(w, o.cluster_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_1(w, e_topics)
     a_leader_endpoints = o.leader_endpoints
-    write_uvarint(w, len(a_leader_endpoints) + 1)
+    n = len(a_leader_endpoints) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_leader_endpoints in a_leader_endpoints:
         _e_LeaderEndpoint_0(w, e_leader_endpoints)
     w.append(0)
@@ -128,7 +144,10 @@ def _e_EndQuorumEpochRequest_1(w: bytearray, o: EndQuorumEpochRequest) -> None:
 def _d_PartitionData_2(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 12
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PreferredSuccessors was serialized as null")
@@ -139,7 +158,10 @@ def _d_PartitionData_2(b: Buffer, p: int) -> tuple[PartitionData, int]:
 
 def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -152,7 +174,10 @@ def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
 
 def _d_EndQuorumEpochRequest_2(b: Buffer, p: int) -> tuple[EndQuorumEpochRequest, int]:
     f0, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -167,17 +192,27 @@ def _d_ReplicaInfo_1(b: Buffer, p: int) -> tuple[ReplicaInfo, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
     f1, p = read_uuid(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReplicaInfo(f0, f1), p
 
 
 def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 12
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[ReplicaInfo]
     if n < 0:
         raise DecodeError("non-nullable field PreferredCandidates was serialized as null")
@@ -185,16 +220,26 @@ def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f4e, p = _d_ReplicaInfo_1(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, [], f4), p
 
 
 def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 14)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -202,10 +247,13 @@ def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
@@ -214,16 +262,26 @@ def _d_LeaderEndpoint_1(b: Buffer, p: int) -> tuple[LeaderEndpoint, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S2.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderEndpoint(f0, f1, f2), p
 
 
 def _d_EndQuorumEpochRequest_3(b: Buffer, p: int) -> tuple[EndQuorumEpochRequest, int]:
     f0, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -231,7 +289,14 @@ def _d_EndQuorumEpochRequest_3(b: Buffer, p: int) -> tuple[EndQuorumEpochRequest
     for _ in range(n):
         f1e, p = _d_TopicData_3(b, p)
         f1.append(f1e)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[LeaderEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field LeaderEndpoints was serialized as null")
@@ -239,10 +304,13 @@ def _d_EndQuorumEpochRequest_3(b: Buffer, p: int) -> tuple[EndQuorumEpochRequest
     for _ in range(n):
         f2e, p = _d_LeaderEndpoint_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EndQuorumEpochRequest(f0, f1, f2), p
 
 

@@ -51,10 +51,13 @@ def _d_EndTxnRequest_3(b: Buffer, p: int) -> tuple[EndTxnRequest, int]:
     f0, p = read_compact_string(b, p)
     f1, f2, f3 = _S0.unpack_from(b, p)
     p += 11
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EndTxnRequest(f0, f1, f2, f3), p
 
 

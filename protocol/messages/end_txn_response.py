@@ -53,20 +53,26 @@ def _d_EndTxnResponse_3(b: Buffer, p: int) -> tuple[EndTxnResponse, int]:
 def _d_EndTxnResponse_4(b: Buffer, p: int) -> tuple[EndTxnResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EndTxnResponse(f0, f1, -1, -1), p
 
 
 def _d_EndTxnResponse_5(b: Buffer, p: int) -> tuple[EndTxnResponse, int]:
     f0, f1, f2, f3 = _S1.unpack_from(b, p)
     p += 16
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EndTxnResponse(f0, f1, f2, f3), p
 
 

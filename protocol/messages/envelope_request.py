@@ -37,10 +37,13 @@ def _d_EnvelopeRequest_1(b: Buffer, p: int) -> tuple[EnvelopeRequest, int]:
     f0, p = read_compact_bytes(b, p)
     f1, p = read_compact_nullable_bytes(b, p)
     f2, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EnvelopeRequest(f0, f1, f2), p
 
 

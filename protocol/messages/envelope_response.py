@@ -37,10 +37,13 @@ def _d_EnvelopeResponse_1(b: Buffer, p: int) -> tuple[EnvelopeResponse, int]:
     f0, p = read_compact_nullable_bytes(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EnvelopeResponse(f0, f1), p
 
 

@@ -49,10 +49,13 @@ def _d_ExpireDelegationTokenRequest_3(b: Buffer, p: int) -> tuple[ExpireDelegati
     f0, p = read_compact_bytes(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ExpireDelegationTokenRequest(f0, f1), p
 
 

@@ -46,10 +46,13 @@ def _d_ExpireDelegationTokenResponse_2(b: Buffer, p: int) -> tuple[ExpireDelegat
 def _d_ExpireDelegationTokenResponse_3(b: Buffer, p: int) -> tuple[ExpireDelegationTokenResponse, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 14
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ExpireDelegationTokenResponse(f0, f1, f2), p
 
 

@@ -230,7 +230,11 @@ def _e_FetchPartition_3(w: bytearray, o: FetchPartition) -> None:
 def _e_FetchTopic_3(w: bytearray, o: FetchTopic) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_FetchPartition_3(w, e_partitions)
     w.append(0)
@@ -239,7 +243,11 @@ def _e_FetchTopic_3(w: bytearray, o: FetchTopic) -> None:
 def _e_ForgottenTopic_1(w: bytearray, o: ForgottenTopic) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -255,11 +263,19 @@ def _e_FetchRequest_7(w: bytearray, o: FetchRequest) -> None:
         o.session_epoch,
     )
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_FetchTopic_3(w, e_topics)
     a_forgotten_topics_data = o.forgotten_topics_data
-    write_uvarint(w, len(a_forgotten_topics_data) + 1)
+    n = len(a_forgotten_topics_data) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_forgotten_topics_data in a_forgotten_topics_data:
         _e_ForgottenTopic_1(w, e_forgotten_topics_data)
     write_compact_string(w, o.rack_id)
@@ -276,7 +292,11 @@ def _e_FetchRequest_7(w: bytearray, o: FetchRequest) -> None:
 def _e_FetchTopic_4(w: bytearray, o: FetchTopic) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_FetchPartition_3(w, e_partitions)
     w.append(0)
@@ -285,7 +305,11 @@ def _e_FetchTopic_4(w: bytearray, o: FetchTopic) -> None:
 def _e_ForgottenTopic_2(w: bytearray, o: ForgottenTopic) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -301,11 +325,19 @@ def _e_FetchRequest_8(w: bytearray, o: FetchRequest) -> None:
         o.session_epoch,
     )
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_FetchTopic_4(w, e_topics)
     a_forgotten_topics_data = o.forgotten_topics_data
-    write_uvarint(w, len(a_forgotten_topics_data) + 1)
+    n = len(a_forgotten_topics_data) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_forgotten_topics_data in a_forgotten_topics_data:
         _e_ForgottenTopic_2(w, e_forgotten_topics_data)
     write_compact_string(w, o.rack_id)
@@ -327,11 +359,19 @@ def _e_ReplicaState_0(w: bytearray, o: ReplicaState) -> None:
 def _e_FetchRequest_9(w: bytearray, o: FetchRequest) -> None:
     w += _S8.pack(o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_FetchTopic_4(w, e_topics)
     a_forgotten_topics_data = o.forgotten_topics_data
-    write_uvarint(w, len(a_forgotten_topics_data) + 1)
+    n = len(a_forgotten_topics_data) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_forgotten_topics_data in a_forgotten_topics_data:
         _e_ForgottenTopic_2(w, e_forgotten_topics_data)
     write_compact_string(w, o.rack_id)
@@ -373,7 +413,11 @@ def _e_FetchPartition_4(w: bytearray, o: FetchPartition) -> None:
 def _e_FetchTopic_5(w: bytearray, o: FetchTopic) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_FetchPartition_4(w, e_partitions)
     w.append(0)
@@ -382,11 +426,19 @@ def _e_FetchTopic_5(w: bytearray, o: FetchTopic) -> None:
 def _e_FetchRequest_10(w: bytearray, o: FetchRequest) -> None:
     w += _S8.pack(o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_FetchTopic_5(w, e_topics)
     a_forgotten_topics_data = o.forgotten_topics_data
-    write_uvarint(w, len(a_forgotten_topics_data) + 1)
+    n = len(a_forgotten_topics_data) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_forgotten_topics_data in a_forgotten_topics_data:
         _e_ForgottenTopic_2(w, e_forgotten_topics_data)
     write_compact_string(w, o.rack_id)
@@ -414,7 +466,10 @@ def _d_FetchPartition_5(b: Buffer, p: int) -> tuple[FetchPartition, int]:
 
 def _d_FetchTopic_6(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[FetchPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -428,7 +483,10 @@ def _d_FetchTopic_6(b: Buffer, p: int) -> tuple[FetchTopic, int]:
 def _d_FetchRequest_11(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f1, f3, f4 = _S0.unpack_from(b, p)
     p += 12
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -442,7 +500,10 @@ def _d_FetchRequest_11(b: Buffer, p: int) -> tuple[FetchRequest, int]:
 def _d_FetchRequest_12(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f1, f3, f4, f5 = _S2.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -456,7 +517,10 @@ def _d_FetchRequest_12(b: Buffer, p: int) -> tuple[FetchRequest, int]:
 def _d_FetchRequest_13(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f1, f3, f4, f5, f6 = _S3.unpack_from(b, p)
     p += 17
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -475,7 +539,10 @@ def _d_FetchPartition_6(b: Buffer, p: int) -> tuple[FetchPartition, int]:
 
 def _d_FetchTopic_7(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 24)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 24 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[FetchPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -489,7 +556,10 @@ def _d_FetchTopic_7(b: Buffer, p: int) -> tuple[FetchTopic, int]:
 def _d_FetchRequest_14(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f1, f3, f4, f5, f6 = _S3.unpack_from(b, p)
     p += 17
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -502,7 +572,10 @@ def _d_FetchRequest_14(b: Buffer, p: int) -> tuple[FetchRequest, int]:
 
 def _d_ForgottenTopic_3(b: Buffer, p: int) -> tuple[ForgottenTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -514,7 +587,10 @@ def _d_ForgottenTopic_3(b: Buffer, p: int) -> tuple[ForgottenTopic, int]:
 def _d_FetchRequest_15(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f1, f3, f4, f5, f6, f7, f8 = _S5.unpack_from(b, p)
     p += 25
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -522,7 +598,10 @@ def _d_FetchRequest_15(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     for _ in range(n):
         f9e, p = _d_FetchTopic_7(b, p)
         f9.append(f9e)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f10: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -541,7 +620,10 @@ def _d_FetchPartition_7(b: Buffer, p: int) -> tuple[FetchPartition, int]:
 
 def _d_FetchTopic_8(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 28)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 28 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[FetchPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -555,7 +637,10 @@ def _d_FetchTopic_8(b: Buffer, p: int) -> tuple[FetchTopic, int]:
 def _d_FetchRequest_16(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f1, f3, f4, f5, f6, f7, f8 = _S5.unpack_from(b, p)
     p += 25
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -563,7 +648,10 @@ def _d_FetchRequest_16(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     for _ in range(n):
         f9e, p = _d_FetchTopic_8(b, p)
         f9.append(f9e)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f10: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -577,7 +665,10 @@ def _d_FetchRequest_16(b: Buffer, p: int) -> tuple[FetchRequest, int]:
 def _d_FetchRequest_17(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f1, f3, f4, f5, f6, f7, f8 = _S5.unpack_from(b, p)
     p += 25
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -585,7 +676,10 @@ def _d_FetchRequest_17(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     for _ in range(n):
         f9e, p = _d_FetchTopic_8(b, p)
         f9.append(f9e)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f10: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -600,16 +694,26 @@ def _d_FetchRequest_17(b: Buffer, p: int) -> tuple[FetchRequest, int]:
 def _d_FetchPartition_8(b: Buffer, p: int) -> tuple[FetchPartition, int]:
     f0, f1, f2, f3, f4, f5 = _S7.unpack_from(b, p)
     p += 32
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchPartition(f0, f1, f2, f3, f4, f5, ZERO_UUID), p
 
 
 def _d_FetchTopic_9(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 33)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 33 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[FetchPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -617,25 +721,38 @@ def _d_FetchTopic_9(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     for _ in range(n):
         f2e, p = _d_FetchPartition_8(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchTopic(f0, ZERO_UUID, f2), p
 
 
 def _d_ForgottenTopic_4(b: Buffer, p: int) -> tuple[ForgottenTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f2 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ForgottenTopic(f0, ZERO_UUID, f2), p
 
 
@@ -643,7 +760,14 @@ def _d_FetchRequest_18(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f0: str | None = None
     f1, f3, f4, f5, f6, f7, f8 = _S5.unpack_from(b, p)
     p += 25
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -651,7 +775,14 @@ def _d_FetchRequest_18(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     for _ in range(n):
         f9e, p = _d_FetchTopic_9(b, p)
         f9.append(f9e)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f10: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -660,20 +791,30 @@ def _d_FetchRequest_18(b: Buffer, p: int) -> tuple[FetchRequest, int]:
         f10e, p = _d_ForgottenTopic_4(b, p)
         f10.append(f10e)
     f11, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f0, q = read_compact_nullable_string(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f0, q = read_compact_nullable_string(b, q)
+                check_tag_end(q, end)
+            p = end
     return FetchRequest(f0, f1, ReplicaState(), f3, f4, f5, f6, f7, f8, f9, f10, f11), p
 
 
 def _d_FetchTopic_10(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 33)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 33 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[FetchPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -681,25 +822,38 @@ def _d_FetchTopic_10(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     for _ in range(n):
         f2e, p = _d_FetchPartition_8(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchTopic("", f1, f2), p
 
 
 def _d_ForgottenTopic_5(b: Buffer, p: int) -> tuple[ForgottenTopic, int]:
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f2 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ForgottenTopic("", f1, f2), p
 
 
@@ -707,7 +861,14 @@ def _d_FetchRequest_19(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f0: str | None = None
     f1, f3, f4, f5, f6, f7, f8 = _S5.unpack_from(b, p)
     p += 25
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -715,7 +876,14 @@ def _d_FetchRequest_19(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     for _ in range(n):
         f9e, p = _d_FetchTopic_10(b, p)
         f9.append(f9e)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f10: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -724,24 +892,30 @@ def _d_FetchRequest_19(b: Buffer, p: int) -> tuple[FetchRequest, int]:
         f10e, p = _d_ForgottenTopic_5(b, p)
         f10.append(f10e)
     f11, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f0, q = read_compact_nullable_string(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f0, q = read_compact_nullable_string(b, q)
+                check_tag_end(q, end)
+            p = end
     return FetchRequest(f0, f1, ReplicaState(), f3, f4, f5, f6, f7, f8, f9, f10, f11), p
 
 
 def _d_ReplicaState_1(b: Buffer, p: int) -> tuple[ReplicaState, int]:
     f0, f1 = _S9.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReplicaState(f0, f1), p
 
 
@@ -750,7 +924,14 @@ def _d_FetchRequest_20(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f0: str | None = None
     f3, f4, f5, f6, f7, f8 = _S8.unpack_from(b, p)
     p += 21
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -758,7 +939,14 @@ def _d_FetchRequest_20(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     for _ in range(n):
         f9e, p = _d_FetchTopic_10(b, p)
         f9.append(f9e)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f10: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -767,18 +955,21 @@ def _d_FetchRequest_20(b: Buffer, p: int) -> tuple[FetchRequest, int]:
         f10e, p = _d_ForgottenTopic_5(b, p)
         f10.append(f10e)
     f11, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f0, q = read_compact_nullable_string(b, q)
-            check_tag_end(q, end)
-        elif tag == 1:
-            q = p
-            f2, q = _d_ReplicaState_1(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f0, q = read_compact_nullable_string(b, q)
+                check_tag_end(q, end)
+            elif tag == 1:
+                q = p
+                f2, q = _d_ReplicaState_1(b, q)
+                check_tag_end(q, end)
+            p = end
     return FetchRequest(f0, -1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11), p
 
 
@@ -786,20 +977,30 @@ def _d_FetchPartition_9(b: Buffer, p: int) -> tuple[FetchPartition, int]:
     f6: UUID = ZERO_UUID
     f0, f1, f2, f3, f4, f5 = _S7.unpack_from(b, p)
     p += 32
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f6, q = read_uuid(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f6, q = read_uuid(b, q)
+                check_tag_end(q, end)
+            p = end
     return FetchPartition(f0, f1, f2, f3, f4, f5, f6), p
 
 
 def _d_FetchTopic_11(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 33)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 33 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[FetchPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -807,10 +1008,13 @@ def _d_FetchTopic_11(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     for _ in range(n):
         f2e, p = _d_FetchPartition_9(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchTopic("", f1, f2), p
 
 
@@ -819,7 +1023,14 @@ def _d_FetchRequest_21(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     f0: str | None = None
     f3, f4, f5, f6, f7, f8 = _S8.unpack_from(b, p)
     p += 21
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -827,7 +1038,14 @@ def _d_FetchRequest_21(b: Buffer, p: int) -> tuple[FetchRequest, int]:
     for _ in range(n):
         f9e, p = _d_FetchTopic_11(b, p)
         f9.append(f9e)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f10: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -836,18 +1054,21 @@ def _d_FetchRequest_21(b: Buffer, p: int) -> tuple[FetchRequest, int]:
         f10e, p = _d_ForgottenTopic_5(b, p)
         f10.append(f10e)
     f11, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f0, q = read_compact_nullable_string(b, q)
-            check_tag_end(q, end)
-        elif tag == 1:
-            q = p
-            f2, q = _d_ReplicaState_1(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f0, q = read_compact_nullable_string(b, q)
+                check_tag_end(q, end)
+            elif tag == 1:
+                q = p
+                f2, q = _d_ReplicaState_1(b, q)
+                check_tag_end(q, end)
+            p = end
     return FetchRequest(f0, -1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11), p
 
 

@@ -243,7 +243,11 @@ def _e_PartitionData_4(w: bytearray, o: PartitionData) -> None:
     if a_aborted_transactions is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_aborted_transactions) + 1)
+        n = len(a_aborted_transactions) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_aborted_transactions in a_aborted_transactions:
             _e_AbortedTransaction_1(w, e_aborted_transactions)
     w += _S1.pack(o.preferred_read_replica)
@@ -273,7 +277,11 @@ def _e_PartitionData_4(w: bytearray, o: PartitionData) -> None:
 def _e_FetchableTopicResponse_4(w: bytearray, o: FetchableTopicResponse) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_4(w, e_partitions)
     w.append(0)
@@ -282,7 +290,11 @@ def _e_FetchableTopicResponse_4(w: bytearray, o: FetchableTopicResponse) -> None
 def _e_FetchResponse_6(w: bytearray, o: FetchResponse) -> None:
     w += _S5.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_FetchableTopicResponse_4(w, e_responses)
     w.append(0)
@@ -291,7 +303,11 @@ def _e_FetchResponse_6(w: bytearray, o: FetchResponse) -> None:
 def _e_FetchableTopicResponse_5(w: bytearray, o: FetchableTopicResponse) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_4(w, e_partitions)
     w.append(0)
@@ -300,7 +316,11 @@ def _e_FetchableTopicResponse_5(w: bytearray, o: FetchableTopicResponse) -> None
 def _e_FetchResponse_7(w: bytearray, o: FetchResponse) -> None:
     w += _S5.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_FetchableTopicResponse_5(w, e_responses)
     w.append(0)
@@ -317,7 +337,11 @@ def _e_NodeEndpoint_0(w: bytearray, o: NodeEndpoint) -> None:
 def _e_FetchResponse_8(w: bytearray, o: FetchResponse) -> None:
     w += _S5.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_FetchableTopicResponse_5(w, e_responses)
     n = 0
@@ -327,7 +351,11 @@ def _e_FetchResponse_8(w: bytearray, o: FetchResponse) -> None:
     if o.node_endpoints:
         t = bytearray()
         a_node_endpoints = o.node_endpoints
-        write_uvarint(t, len(a_node_endpoints) + 1)
+        n = len(a_node_endpoints) + 1
+        if n < 128:
+            t.append(n)
+        else:
+            write_uvarint(t, n)
         for e_node_endpoints in a_node_endpoints:
             _e_NodeEndpoint_0(t, e_node_endpoints)
         write_tagged(w, 0, t)
@@ -344,7 +372,10 @@ def _d_PartitionData_5(b: Buffer, p: int) -> tuple[PartitionData, int]:
 
 def _d_FetchableTopicResponse_6(b: Buffer, p: int) -> tuple[FetchableTopicResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -356,7 +387,10 @@ def _d_FetchableTopicResponse_6(b: Buffer, p: int) -> tuple[FetchableTopicRespon
 
 
 def _d_FetchResponse_9(b: Buffer, p: int) -> tuple[FetchResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -370,7 +404,10 @@ def _d_FetchResponse_9(b: Buffer, p: int) -> tuple[FetchResponse, int]:
 def _d_FetchResponse_10(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -390,7 +427,10 @@ def _d_AbortedTransaction_2(b: Buffer, p: int) -> tuple[AbortedTransaction, int]
 def _d_PartitionData_6(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f3 = _S2.unpack_from(b, p)
     p += 22
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[AbortedTransaction] | None
     if n < 0:
         f8 = None
@@ -407,7 +447,10 @@ def _d_PartitionData_6(b: Buffer, p: int) -> tuple[PartitionData, int]:
 
 def _d_FetchableTopicResponse_7(b: Buffer, p: int) -> tuple[FetchableTopicResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 30)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -421,7 +464,10 @@ def _d_FetchableTopicResponse_7(b: Buffer, p: int) -> tuple[FetchableTopicRespon
 def _d_FetchResponse_11(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -435,7 +481,10 @@ def _d_FetchResponse_11(b: Buffer, p: int) -> tuple[FetchResponse, int]:
 def _d_PartitionData_7(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f3, f4 = _S4.unpack_from(b, p)
     p += 30
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[AbortedTransaction] | None
     if n < 0:
         f8 = None
@@ -452,7 +501,10 @@ def _d_PartitionData_7(b: Buffer, p: int) -> tuple[PartitionData, int]:
 
 def _d_FetchableTopicResponse_8(b: Buffer, p: int) -> tuple[FetchableTopicResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 38)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 38 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -466,7 +518,10 @@ def _d_FetchableTopicResponse_8(b: Buffer, p: int) -> tuple[FetchableTopicRespon
 def _d_FetchResponse_12(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -480,7 +535,10 @@ def _d_FetchResponse_12(b: Buffer, p: int) -> tuple[FetchResponse, int]:
 def _d_FetchResponse_13(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     f0, f1, f2 = _S5.unpack_from(b, p)
     p += 10
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -494,7 +552,10 @@ def _d_FetchResponse_13(b: Buffer, p: int) -> tuple[FetchResponse, int]:
 def _d_PartitionData_8(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f3, f4 = _S4.unpack_from(b, p)
     p += 30
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[AbortedTransaction] | None
     if n < 0:
         f8 = None
@@ -513,7 +574,10 @@ def _d_PartitionData_8(b: Buffer, p: int) -> tuple[PartitionData, int]:
 
 def _d_FetchableTopicResponse_9(b: Buffer, p: int) -> tuple[FetchableTopicResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 42)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 42 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -527,7 +591,10 @@ def _d_FetchableTopicResponse_9(b: Buffer, p: int) -> tuple[FetchableTopicRespon
 def _d_FetchResponse_14(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     f0, f1, f2 = _S5.unpack_from(b, p)
     p += 10
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -541,40 +608,52 @@ def _d_FetchResponse_14(b: Buffer, p: int) -> tuple[FetchResponse, int]:
 def _d_AbortedTransaction_3(b: Buffer, p: int) -> tuple[AbortedTransaction, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 16
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AbortedTransaction(f0, f1), p
 
 
 def _d_EpochEndOffset_1(b: Buffer, p: int) -> tuple[EpochEndOffset, int]:
     f0, f1 = _S6.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EpochEndOffset(f0, f1), p
 
 
 def _d_LeaderIdAndEpoch_1(b: Buffer, p: int) -> tuple[LeaderIdAndEpoch, int]:
     f0, f1 = _S7.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderIdAndEpoch(f0, f1), p
 
 
 def _d_SnapshotId_1(b: Buffer, p: int) -> tuple[SnapshotId, int]:
     f0, f1 = _S8.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SnapshotId(f0, f1), p
 
 
@@ -584,7 +663,14 @@ def _d_PartitionData_9(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f5: EpochEndOffset = EpochEndOffset()
     f0, f1, f2, f3, f4 = _S4.unpack_from(b, p)
     p += 30
-    n, p = read_compact_array_len(b, p, 17)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 17 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[AbortedTransaction] | None
     if n < 0:
         f8 = None
@@ -596,28 +682,38 @@ def _d_PartitionData_9(b: Buffer, p: int) -> tuple[PartitionData, int]:
     (f9,) = _S1.unpack_from(b, p)
     p += 4
     f10, p = read_compact_records(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f5, q = _d_EpochEndOffset_1(b, q)
-            check_tag_end(q, end)
-        elif tag == 1:
-            q = p
-            f6, q = _d_LeaderIdAndEpoch_1(b, q)
-            check_tag_end(q, end)
-        elif tag == 2:
-            q = p
-            f7, q = _d_SnapshotId_1(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f5, q = _d_EpochEndOffset_1(b, q)
+                check_tag_end(q, end)
+            elif tag == 1:
+                q = p
+                f6, q = _d_LeaderIdAndEpoch_1(b, q)
+                check_tag_end(q, end)
+            elif tag == 2:
+                q = p
+                f7, q = _d_SnapshotId_1(b, q)
+                check_tag_end(q, end)
+            p = end
     return PartitionData(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10), p
 
 
 def _d_FetchableTopicResponse_10(b: Buffer, p: int) -> tuple[FetchableTopicResponse, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 37)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 37 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -625,17 +721,27 @@ def _d_FetchableTopicResponse_10(b: Buffer, p: int) -> tuple[FetchableTopicRespo
     for _ in range(n):
         f2e, p = _d_PartitionData_9(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchableTopicResponse(f0, ZERO_UUID, f2), p
 
 
 def _d_FetchResponse_15(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     f0, f1, f2 = _S5.unpack_from(b, p)
     p += 10
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -643,16 +749,26 @@ def _d_FetchResponse_15(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     for _ in range(n):
         f3e, p = _d_FetchableTopicResponse_10(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchResponse(f0, f1, f2, f3, []), p
 
 
 def _d_FetchableTopicResponse_11(b: Buffer, p: int) -> tuple[FetchableTopicResponse, int]:
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 37)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 37 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -660,17 +776,27 @@ def _d_FetchableTopicResponse_11(b: Buffer, p: int) -> tuple[FetchableTopicRespo
     for _ in range(n):
         f2e, p = _d_PartitionData_9(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchableTopicResponse("", f1, f2), p
 
 
 def _d_FetchResponse_16(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     f0, f1, f2 = _S5.unpack_from(b, p)
     p += 10
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -678,10 +804,13 @@ def _d_FetchResponse_16(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     for _ in range(n):
         f3e, p = _d_FetchableTopicResponse_11(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchResponse(f0, f1, f2, f3, []), p
 
 
@@ -692,10 +821,13 @@ def _d_NodeEndpoint_1(b: Buffer, p: int) -> tuple[NodeEndpoint, int]:
     (f2,) = _S1.unpack_from(b, p)
     p += 4
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return NodeEndpoint(f0, f1, f2, f3), p
 
 
@@ -703,7 +835,14 @@ def _d_FetchResponse_17(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     f4: list[NodeEndpoint] = []
     f0, f1, f2 = _S5.unpack_from(b, p)
     p += 10
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[FetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -711,20 +850,30 @@ def _d_FetchResponse_17(b: Buffer, p: int) -> tuple[FetchResponse, int]:
     for _ in range(n):
         f3e, p = _d_FetchableTopicResponse_11(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            n, q = read_compact_array_len(b, q, 11)
-            if n < 0:
-                raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
-            f4 = []
-            for _ in range(n):
-                f4e, q = _d_NodeEndpoint_1(b, q)
-                f4.append(f4e)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                n = b[q] - 1
+                if n < 127:
+                    q += 1
+                else:
+                    n, q = read_uvarint(b, q)
+                    n -= 1
+                if n * 11 > len(b) - q:
+                    array_too_long(n, len(b) - q)
+                if n < 0:
+                    raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
+                f4 = []
+                for _ in range(n):
+                    f4e, q = _d_NodeEndpoint_1(b, q)
+                    f4.append(f4e)
+                check_tag_end(q, end)
+            p = end
     return FetchResponse(f0, f1, f2, f3, f4), p
 
 

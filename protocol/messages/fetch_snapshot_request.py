@@ -67,7 +67,11 @@ def _e_PartitionSnapshot_0(w: bytearray, o: PartitionSnapshot) -> None:
 def _e_TopicSnapshot_0(w: bytearray, o: TopicSnapshot) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionSnapshot_0(w, e_partitions)
     w.append(0)
@@ -76,7 +80,11 @@ def _e_TopicSnapshot_0(w: bytearray, o: TopicSnapshot) -> None:
 def _e_FetchSnapshotRequest_0(w: bytearray, o: FetchSnapshotRequest) -> None:
     w += _S0.pack(o.replica_id, o.max_bytes)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicSnapshot_0(w, e_topics)
     n = 0
@@ -106,7 +114,11 @@ def _e_PartitionSnapshot_1(w: bytearray, o: PartitionSnapshot) -> None:
 def _e_TopicSnapshot_1(w: bytearray, o: TopicSnapshot) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionSnapshot_1(w, e_partitions)
     w.append(0)
@@ -115,7 +127,11 @@ def _e_TopicSnapshot_1(w: bytearray, o: TopicSnapshot) -> None:
 def _e_FetchSnapshotRequest_1(w: bytearray, o: FetchSnapshotRequest) -> None:
     w += _S0.pack(o.replica_id, o.max_bytes)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicSnapshot_1(w, e_topics)
     n = 0
@@ -131,10 +147,13 @@ def _e_FetchSnapshotRequest_1(w: bytearray, o: FetchSnapshotRequest) -> None:
 def _d_SnapshotId_1(b: Buffer, p: int) -> tuple[SnapshotId, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SnapshotId(f0, f1), p
 
 
@@ -144,16 +163,26 @@ def _d_PartitionSnapshot_2(b: Buffer, p: int) -> tuple[PartitionSnapshot, int]:
     f2, p = _d_SnapshotId_1(b, p)
     (f3,) = _S2.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionSnapshot(f0, f1, f2, f3, ZERO_UUID), p
 
 
 def _d_TopicSnapshot_2(b: Buffer, p: int) -> tuple[TopicSnapshot, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 30)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionSnapshot]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -161,10 +190,13 @@ def _d_TopicSnapshot_2(b: Buffer, p: int) -> tuple[TopicSnapshot, int]:
     for _ in range(n):
         f1e, p = _d_PartitionSnapshot_2(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicSnapshot(f0, f1), p
 
 
@@ -172,7 +204,14 @@ def _d_FetchSnapshotRequest_2(b: Buffer, p: int) -> tuple[FetchSnapshotRequest, 
     f0: str | None = None
     f1, f2 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TopicSnapshot]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -180,14 +219,17 @@ def _d_FetchSnapshotRequest_2(b: Buffer, p: int) -> tuple[FetchSnapshotRequest, 
     for _ in range(n):
         f3e, p = _d_TopicSnapshot_2(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f0, q = read_compact_nullable_string(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f0, q = read_compact_nullable_string(b, q)
+                check_tag_end(q, end)
+            p = end
     return FetchSnapshotRequest(f0, f1, f2, f3), p
 
 
@@ -198,20 +240,30 @@ def _d_PartitionSnapshot_3(b: Buffer, p: int) -> tuple[PartitionSnapshot, int]:
     f2, p = _d_SnapshotId_1(b, p)
     (f3,) = _S2.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f4, q = read_uuid(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f4, q = read_uuid(b, q)
+                check_tag_end(q, end)
+            p = end
     return PartitionSnapshot(f0, f1, f2, f3, f4), p
 
 
 def _d_TopicSnapshot_3(b: Buffer, p: int) -> tuple[TopicSnapshot, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 30)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionSnapshot]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -219,10 +271,13 @@ def _d_TopicSnapshot_3(b: Buffer, p: int) -> tuple[TopicSnapshot, int]:
     for _ in range(n):
         f1e, p = _d_PartitionSnapshot_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicSnapshot(f0, f1), p
 
 
@@ -230,7 +285,14 @@ def _d_FetchSnapshotRequest_3(b: Buffer, p: int) -> tuple[FetchSnapshotRequest, 
     f0: str | None = None
     f1, f2 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TopicSnapshot]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -238,14 +300,17 @@ def _d_FetchSnapshotRequest_3(b: Buffer, p: int) -> tuple[FetchSnapshotRequest, 
     for _ in range(n):
         f3e, p = _d_TopicSnapshot_3(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f0, q = read_compact_nullable_string(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f0, q = read_compact_nullable_string(b, q)
+                check_tag_end(q, end)
+            p = end
     return FetchSnapshotRequest(f0, f1, f2, f3), p
 
 

@@ -98,7 +98,11 @@ def _e_PartitionSnapshot_0(w: bytearray, o: PartitionSnapshot) -> None:
 def _e_TopicSnapshot_0(w: bytearray, o: TopicSnapshot) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionSnapshot_0(w, e_partitions)
     w.append(0)
@@ -107,7 +111,11 @@ def _e_TopicSnapshot_0(w: bytearray, o: TopicSnapshot) -> None:
 def _e_FetchSnapshotResponse_0(w: bytearray, o: FetchSnapshotResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicSnapshot_0(w, e_topics)
     w.append(0)
@@ -123,7 +131,11 @@ def _e_NodeEndpoint_0(w: bytearray, o: NodeEndpoint) -> None:
 def _e_FetchSnapshotResponse_1(w: bytearray, o: FetchSnapshotResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicSnapshot_0(w, e_topics)
     n = 0
@@ -133,7 +145,11 @@ def _e_FetchSnapshotResponse_1(w: bytearray, o: FetchSnapshotResponse) -> None:
     if o.node_endpoints:
         t = bytearray()
         a_node_endpoints = o.node_endpoints
-        write_uvarint(t, len(a_node_endpoints) + 1)
+        n = len(a_node_endpoints) + 1
+        if n < 128:
+            t.append(n)
+        else:
+            write_uvarint(t, n)
         for e_node_endpoints in a_node_endpoints:
             _e_NodeEndpoint_0(t, e_node_endpoints)
         write_tagged(w, 0, t)
@@ -142,20 +158,26 @@ def _e_FetchSnapshotResponse_1(w: bytearray, o: FetchSnapshotResponse) -> None:
 def _d_SnapshotId_1(b: Buffer, p: int) -> tuple[SnapshotId, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SnapshotId(f0, f1), p
 
 
 def _d_LeaderIdAndEpoch_1(b: Buffer, p: int) -> tuple[LeaderIdAndEpoch, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderIdAndEpoch(f0, f1), p
 
 
@@ -167,20 +189,30 @@ def _d_PartitionSnapshot_1(b: Buffer, p: int) -> tuple[PartitionSnapshot, int]:
     f4, f5 = _S2.unpack_from(b, p)
     p += 16
     f6, p = read_compact_records(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f3, q = _d_LeaderIdAndEpoch_1(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f3, q = _d_LeaderIdAndEpoch_1(b, q)
+                check_tag_end(q, end)
+            p = end
     return PartitionSnapshot(f0, f1, f2, f3, f4, f5, f6), p
 
 
 def _d_TopicSnapshot_1(b: Buffer, p: int) -> tuple[TopicSnapshot, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 37)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 37 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionSnapshot]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -188,17 +220,27 @@ def _d_TopicSnapshot_1(b: Buffer, p: int) -> tuple[TopicSnapshot, int]:
     for _ in range(n):
         f1e, p = _d_PartitionSnapshot_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicSnapshot(f0, f1), p
 
 
 def _d_FetchSnapshotResponse_2(b: Buffer, p: int) -> tuple[FetchSnapshotResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicSnapshot]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -206,10 +248,13 @@ def _d_FetchSnapshotResponse_2(b: Buffer, p: int) -> tuple[FetchSnapshotResponse
     for _ in range(n):
         f2e, p = _d_TopicSnapshot_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchSnapshotResponse(f0, f1, f2, []), p
 
 
@@ -219,10 +264,13 @@ def _d_NodeEndpoint_1(b: Buffer, p: int) -> tuple[NodeEndpoint, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S5.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return NodeEndpoint(f0, f1, f2), p
 
 
@@ -230,7 +278,14 @@ def _d_FetchSnapshotResponse_3(b: Buffer, p: int) -> tuple[FetchSnapshotResponse
     f3: list[NodeEndpoint] = []
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicSnapshot]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -238,20 +293,30 @@ def _d_FetchSnapshotResponse_3(b: Buffer, p: int) -> tuple[FetchSnapshotResponse
     for _ in range(n):
         f2e, p = _d_TopicSnapshot_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            n, q = read_compact_array_len(b, q, 8)
-            if n < 0:
-                raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
-            f3 = []
-            for _ in range(n):
-                f3e, q = _d_NodeEndpoint_1(b, q)
-                f3.append(f3e)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                n = b[q] - 1
+                if n < 127:
+                    q += 1
+                else:
+                    n, q = read_uvarint(b, q)
+                    n -= 1
+                if n * 8 > len(b) - q:
+                    array_too_long(n, len(b) - q)
+                if n < 0:
+                    raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
+                f3 = []
+                for _ in range(n):
+                    f3e, q = _d_NodeEndpoint_1(b, q)
+                    f3.append(f3e)
+                check_tag_end(q, end)
+            p = end
     return FetchSnapshotResponse(f0, f1, f2, f3), p
 
 

@@ -46,7 +46,11 @@ def _e_FindCoordinatorRequest_2(w: bytearray, o: FindCoordinatorRequest) -> None
 def _e_FindCoordinatorRequest_3(w: bytearray, o: FindCoordinatorRequest) -> None:
     w += _S0.pack(o.key_type)
     a_coordinator_keys = o.coordinator_keys
-    write_uvarint(w, len(a_coordinator_keys) + 1)
+    n = len(a_coordinator_keys) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_coordinator_keys in a_coordinator_keys:
         write_compact_string(w, e_coordinator_keys)
     w.append(0)
@@ -68,17 +72,27 @@ def _d_FindCoordinatorRequest_6(b: Buffer, p: int) -> tuple[FindCoordinatorReque
     f0, p = read_compact_string(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FindCoordinatorRequest(f0, f1, []), p
 
 
 def _d_FindCoordinatorRequest_7(b: Buffer, p: int) -> tuple[FindCoordinatorRequest, int]:
     (f1,) = _S0.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[str]
     if n < 0:
         raise DecodeError("non-nullable field CoordinatorKeys was serialized as null")
@@ -86,10 +100,13 @@ def _d_FindCoordinatorRequest_7(b: Buffer, p: int) -> tuple[FindCoordinatorReque
     for _ in range(n):
         f2e, p = read_compact_string(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FindCoordinatorRequest("", f1, f2), p
 
 

@@ -79,7 +79,11 @@ def _e_Coordinator_0(w: bytearray, o: Coordinator) -> None:
 def _e_FindCoordinatorResponse_3(w: bytearray, o: FindCoordinatorResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_coordinators = o.coordinators
-    write_uvarint(w, len(a_coordinators) + 1)
+    n = len(a_coordinators) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_coordinators in a_coordinators:
         _e_Coordinator_0(w, e_coordinators)
     w.append(0)
@@ -115,10 +119,13 @@ def _d_FindCoordinatorResponse_6(b: Buffer, p: int) -> tuple[FindCoordinatorResp
     f4, p = read_compact_string(b, p)
     (f5,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FindCoordinatorResponse(f0, f1, f2, f3, f4, f5, []), p
 
 
@@ -130,17 +137,27 @@ def _d_Coordinator_1(b: Buffer, p: int) -> tuple[Coordinator, int]:
     f3, f4 = _S2.unpack_from(b, p)
     p += 6
     f5, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Coordinator(f0, f1, f2, f3, f4, f5), p
 
 
 def _d_FindCoordinatorResponse_7(b: Buffer, p: int) -> tuple[FindCoordinatorResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 14)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[Coordinator]
     if n < 0:
         raise DecodeError("non-nullable field Coordinators was serialized as null")
@@ -148,10 +165,13 @@ def _d_FindCoordinatorResponse_7(b: Buffer, p: int) -> tuple[FindCoordinatorResp
     for _ in range(n):
         f6e, p = _d_Coordinator_1(b, p)
         f6.append(f6e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FindCoordinatorResponse(f0, 0, "", 0, "", 0, f6), p
 
 

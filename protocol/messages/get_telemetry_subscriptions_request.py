@@ -31,10 +31,13 @@ def _e_GetTelemetrySubscriptionsRequest_0(w: bytearray, o: GetTelemetrySubscript
 
 def _d_GetTelemetrySubscriptionsRequest_1(b: Buffer, p: int) -> tuple[GetTelemetrySubscriptionsRequest, int]:
     f0, p = read_uuid(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return GetTelemetrySubscriptionsRequest(f0), p
 
 

@@ -41,11 +41,19 @@ def _e_GetTelemetrySubscriptionsResponse_0(w: bytearray, o: GetTelemetrySubscrip
     w += o.client_instance_id.bytes
     w += _S1.pack(o.subscription_id)
     a_accepted_compression_types = o.accepted_compression_types
-    write_uvarint(w, len(a_accepted_compression_types) + 1)
+    n = len(a_accepted_compression_types) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%db" % len(a_accepted_compression_types), *a_accepted_compression_types)
     w += _S2.pack(o.push_interval_ms, o.telemetry_max_bytes, o.delta_temporality)
     a_requested_metrics = o.requested_metrics
-    write_uvarint(w, len(a_requested_metrics) + 1)
+    n = len(a_requested_metrics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_requested_metrics in a_requested_metrics:
         write_compact_string(w, e_requested_metrics)
     w.append(0)
@@ -59,7 +67,14 @@ def _d_GetTelemetrySubscriptionsResponse_1(
     f2, p = read_uuid(b, p)
     (f3,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field AcceptedCompressionTypes was serialized as null")
@@ -67,7 +82,14 @@ def _d_GetTelemetrySubscriptionsResponse_1(
     p += n * 1
     f5, f6, f7 = _S2.unpack_from(b, p)
     p += 9
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[str]
     if n < 0:
         raise DecodeError("non-nullable field RequestedMetrics was serialized as null")
@@ -75,10 +97,13 @@ def _d_GetTelemetrySubscriptionsResponse_1(
     for _ in range(n):
         f8e, p = read_compact_string(b, p)
         f8.append(f8e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return GetTelemetrySubscriptionsResponse(f0, f1, f2, f3, f4, f5, f6, f7, f8), p
 
 

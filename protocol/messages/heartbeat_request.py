@@ -73,10 +73,13 @@ def _d_HeartbeatRequest_5(b: Buffer, p: int) -> tuple[HeartbeatRequest, int]:
     p += 4
     f2, p = read_compact_string(b, p)
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return HeartbeatRequest(f0, f1, f2, f3), p
 
 

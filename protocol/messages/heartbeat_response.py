@@ -56,10 +56,13 @@ def _d_HeartbeatResponse_4(b: Buffer, p: int) -> tuple[HeartbeatResponse, int]:
 def _d_HeartbeatResponse_5(b: Buffer, p: int) -> tuple[HeartbeatResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return HeartbeatResponse(f0, f1), p
 
 

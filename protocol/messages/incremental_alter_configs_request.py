@@ -76,7 +76,11 @@ def _e_AlterConfigsResource_1(w: bytearray, o: AlterConfigsResource) -> None:
     w += _S0.pack(o.resource_type)
     write_compact_string(w, o.resource_name)
     a_configs = o.configs
-    write_uvarint(w, len(a_configs) + 1)
+    n = len(a_configs) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_configs in a_configs:
         _e_AlterableConfig_1(w, e_configs)
     w.append(0)
@@ -84,7 +88,11 @@ def _e_AlterConfigsResource_1(w: bytearray, o: AlterConfigsResource) -> None:
 
 def _e_IncrementalAlterConfigsRequest_1(w: bytearray, o: IncrementalAlterConfigsRequest) -> None:
     a_resources = o.resources
-    write_uvarint(w, len(a_resources) + 1)
+    n = len(a_resources) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_resources in a_resources:
         _e_AlterConfigsResource_1(w, e_resources)
     w += _S1.pack(o.validate_only)
@@ -103,7 +111,10 @@ def _d_AlterConfigsResource_2(b: Buffer, p: int) -> tuple[AlterConfigsResource, 
     (f0,) = _S0.unpack_from(b, p)
     p += 1
     f1, p = read_string(b, p)
-    n, p = read_array_len(b, p, 5)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[AlterableConfig]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -115,7 +126,10 @@ def _d_AlterConfigsResource_2(b: Buffer, p: int) -> tuple[AlterConfigsResource, 
 
 
 def _d_IncrementalAlterConfigsRequest_2(b: Buffer, p: int) -> tuple[IncrementalAlterConfigsRequest, int]:
-    n, p = read_array_len(b, p, 7)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AlterConfigsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -133,10 +147,13 @@ def _d_AlterableConfig_3(b: Buffer, p: int) -> tuple[AlterableConfig, int]:
     (f1,) = _S0.unpack_from(b, p)
     p += 1
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterableConfig(f0, f1, f2), p
 
 
@@ -144,7 +161,14 @@ def _d_AlterConfigsResource_3(b: Buffer, p: int) -> tuple[AlterConfigsResource, 
     (f0,) = _S0.unpack_from(b, p)
     p += 1
     f1, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[AlterableConfig]
     if n < 0:
         raise DecodeError("non-nullable field Configs was serialized as null")
@@ -152,15 +176,25 @@ def _d_AlterConfigsResource_3(b: Buffer, p: int) -> tuple[AlterConfigsResource, 
     for _ in range(n):
         f2e, p = _d_AlterableConfig_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AlterConfigsResource(f0, f1, f2), p
 
 
 def _d_IncrementalAlterConfigsRequest_3(b: Buffer, p: int) -> tuple[IncrementalAlterConfigsRequest, int]:
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[AlterConfigsResource]
     if n < 0:
         raise DecodeError("non-nullable field Resources was serialized as null")
@@ -170,10 +204,13 @@ def _d_IncrementalAlterConfigsRequest_3(b: Buffer, p: int) -> tuple[IncrementalA
         f0.append(f0e)
     (f1,) = _S1.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return IncrementalAlterConfigsRequest(f0, f1), p
 
 

@@ -58,10 +58,13 @@ def _d_InitProducerIdRequest_4(b: Buffer, p: int) -> tuple[InitProducerIdRequest
     f0, p = read_compact_nullable_string(b, p)
     (f1,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return InitProducerIdRequest(f0, f1, -1, -1), p
 
 
@@ -69,10 +72,13 @@ def _d_InitProducerIdRequest_5(b: Buffer, p: int) -> tuple[InitProducerIdRequest
     f0, p = read_compact_nullable_string(b, p)
     f1, f2, f3 = _S1.unpack_from(b, p)
     p += 14
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return InitProducerIdRequest(f0, f1, f2, f3), p
 
 

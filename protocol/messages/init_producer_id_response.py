@@ -47,10 +47,13 @@ def _d_InitProducerIdResponse_2(b: Buffer, p: int) -> tuple[InitProducerIdRespon
 def _d_InitProducerIdResponse_3(b: Buffer, p: int) -> tuple[InitProducerIdResponse, int]:
     f0, f1, f2, f3 = _S0.unpack_from(b, p)
     p += 16
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return InitProducerIdResponse(f0, f1, f2, f3), p
 
 

@@ -48,7 +48,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_InitializeStateData_0(w: bytearray, o: InitializeStateData) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -57,7 +61,11 @@ def _e_InitializeStateData_0(w: bytearray, o: InitializeStateData) -> None:
 def _e_InitializeShareGroupStateRequest_0(w: bytearray, o: InitializeShareGroupStateRequest) -> None:
     write_compact_string(w, o.group_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_InitializeStateData_0(w, e_topics)
     w.append(0)
@@ -66,16 +74,26 @@ def _e_InitializeShareGroupStateRequest_0(w: bytearray, o: InitializeShareGroupS
 def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 16
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2), p
 
 
 def _d_InitializeStateData_1(b: Buffer, p: int) -> tuple[InitializeStateData, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 17)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 17 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -83,16 +101,26 @@ def _d_InitializeStateData_1(b: Buffer, p: int) -> tuple[InitializeStateData, in
     for _ in range(n):
         f1e, p = _d_PartitionData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return InitializeStateData(f0, f1), p
 
 
 def _d_InitializeShareGroupStateRequest_1(b: Buffer, p: int) -> tuple[InitializeShareGroupStateRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[InitializeStateData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -100,10 +128,13 @@ def _d_InitializeShareGroupStateRequest_1(b: Buffer, p: int) -> tuple[Initialize
     for _ in range(n):
         f1e, p = _d_InitializeStateData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return InitializeShareGroupStateRequest(f0, f1), p
 
 

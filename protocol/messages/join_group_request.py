@@ -92,7 +92,11 @@ def _e_JoinGroupRequest_3(w: bytearray, o: JoinGroupRequest) -> None:
     write_compact_string(w, o.group_instance_id)
     write_compact_string(w, o.protocol_type)
     a_protocols = o.protocols
-    write_uvarint(w, len(a_protocols) + 1)
+    n = len(a_protocols) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_protocols in a_protocols:
         _e_JoinGroupRequestProtocol_1(w, e_protocols)
     w.append(0)
@@ -105,7 +109,11 @@ def _e_JoinGroupRequest_4(w: bytearray, o: JoinGroupRequest) -> None:
     write_compact_string(w, o.group_instance_id)
     write_compact_string(w, o.protocol_type)
     a_protocols = o.protocols
-    write_uvarint(w, len(a_protocols) + 1)
+    n = len(a_protocols) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_protocols in a_protocols:
         _e_JoinGroupRequestProtocol_1(w, e_protocols)
     write_compact_string(w, o.reason)
@@ -124,7 +132,10 @@ def _d_JoinGroupRequest_5(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
     p += 4
     f3, p = read_string(b, p)
     f5, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[JoinGroupRequestProtocol]
     if n < 0:
         raise DecodeError("non-nullable field Protocols was serialized as null")
@@ -141,7 +152,10 @@ def _d_JoinGroupRequest_6(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
     p += 8
     f3, p = read_string(b, p)
     f5, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[JoinGroupRequestProtocol]
     if n < 0:
         raise DecodeError("non-nullable field Protocols was serialized as null")
@@ -159,7 +173,10 @@ def _d_JoinGroupRequest_7(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
     f3, p = read_string(b, p)
     f4, p = read_nullable_string(b, p)
     f5, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[JoinGroupRequestProtocol]
     if n < 0:
         raise DecodeError("non-nullable field Protocols was serialized as null")
@@ -173,10 +190,13 @@ def _d_JoinGroupRequest_7(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
 def _d_JoinGroupRequestProtocol_3(b: Buffer, p: int) -> tuple[JoinGroupRequestProtocol, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return JoinGroupRequestProtocol(f0, f1), p
 
 
@@ -187,7 +207,14 @@ def _d_JoinGroupRequest_8(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
     f3, p = read_compact_string(b, p)
     f4, p = read_compact_nullable_string(b, p)
     f5, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[JoinGroupRequestProtocol]
     if n < 0:
         raise DecodeError("non-nullable field Protocols was serialized as null")
@@ -195,10 +222,13 @@ def _d_JoinGroupRequest_8(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
     for _ in range(n):
         f6e, p = _d_JoinGroupRequestProtocol_3(b, p)
         f6.append(f6e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return JoinGroupRequest(f0, f1, f2, f3, f4, f5, f6, None), p
 
 
@@ -209,7 +239,14 @@ def _d_JoinGroupRequest_9(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
     f3, p = read_compact_string(b, p)
     f4, p = read_compact_nullable_string(b, p)
     f5, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[JoinGroupRequestProtocol]
     if n < 0:
         raise DecodeError("non-nullable field Protocols was serialized as null")
@@ -218,10 +255,13 @@ def _d_JoinGroupRequest_9(b: Buffer, p: int) -> tuple[JoinGroupRequest, int]:
         f6e, p = _d_JoinGroupRequestProtocol_3(b, p)
         f6.append(f6e)
     f7, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return JoinGroupRequest(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 

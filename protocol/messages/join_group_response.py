@@ -100,7 +100,11 @@ def _e_JoinGroupResponse_3(w: bytearray, o: JoinGroupResponse) -> None:
     write_compact_string(w, o.leader)
     write_compact_string(w, o.member_id)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_JoinGroupResponseMember_2(w, e_members)
     w.append(0)
@@ -113,7 +117,11 @@ def _e_JoinGroupResponse_4(w: bytearray, o: JoinGroupResponse) -> None:
     write_compact_string(w, o.leader)
     write_compact_string(w, o.member_id)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_JoinGroupResponseMember_2(w, e_members)
     w.append(0)
@@ -127,7 +135,11 @@ def _e_JoinGroupResponse_5(w: bytearray, o: JoinGroupResponse) -> None:
     w += _S2.pack(o.skip_assignment)
     write_compact_string(w, o.member_id)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_JoinGroupResponseMember_2(w, e_members)
     w.append(0)
@@ -145,7 +157,10 @@ def _d_JoinGroupResponse_6(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     f4, p = read_string(b, p)
     f5, p = read_string(b, p)
     f7, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[JoinGroupResponseMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -162,7 +177,10 @@ def _d_JoinGroupResponse_7(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     f4, p = read_string(b, p)
     f5, p = read_string(b, p)
     f7, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[JoinGroupResponseMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -186,7 +204,10 @@ def _d_JoinGroupResponse_8(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     f4, p = read_string(b, p)
     f5, p = read_string(b, p)
     f7, p = read_string(b, p)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[JoinGroupResponseMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -201,10 +222,13 @@ def _d_JoinGroupResponseMember_5(b: Buffer, p: int) -> tuple[JoinGroupResponseMe
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
     f2, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return JoinGroupResponseMember(f0, f1, f2), p
 
 
@@ -214,7 +238,14 @@ def _d_JoinGroupResponse_9(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     f4, p = read_compact_string(b, p)
     f5, p = read_compact_string(b, p)
     f7, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[JoinGroupResponseMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -222,10 +253,13 @@ def _d_JoinGroupResponse_9(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     for _ in range(n):
         f8e, p = _d_JoinGroupResponseMember_5(b, p)
         f8.append(f8e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return JoinGroupResponse(f0, f1, f2, None, f4, f5, False, f7, f8), p
 
 
@@ -236,7 +270,14 @@ def _d_JoinGroupResponse_10(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     f4, p = read_compact_nullable_string(b, p)
     f5, p = read_compact_string(b, p)
     f7, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[JoinGroupResponseMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -244,10 +285,13 @@ def _d_JoinGroupResponse_10(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     for _ in range(n):
         f8e, p = _d_JoinGroupResponseMember_5(b, p)
         f8.append(f8e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return JoinGroupResponse(f0, f1, f2, f3, f4, f5, False, f7, f8), p
 
 
@@ -260,7 +304,14 @@ def _d_JoinGroupResponse_11(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     (f6,) = _S2.unpack_from(b, p)
     p += 1
     f7, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[JoinGroupResponseMember]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -268,10 +319,13 @@ def _d_JoinGroupResponse_11(b: Buffer, p: int) -> tuple[JoinGroupResponse, int]:
     for _ in range(n):
         f8e, p = _d_JoinGroupResponseMember_5(b, p)
         f8.append(f8e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return JoinGroupResponse(f0, f1, f2, f3, f4, f5, f6, f7, f8), p
 
 

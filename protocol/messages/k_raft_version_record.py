@@ -35,10 +35,13 @@ def _e_KRaftVersionRecord_0(w: bytearray, o: KRaftVersionRecord) -> None:
 def _d_KRaftVersionRecord_1(b: Buffer, p: int) -> tuple[KRaftVersionRecord, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return KRaftVersionRecord(f0, f1), p
 
 

@@ -198,17 +198,33 @@ def _e_LeaderAndIsrRequest_3(w: bytearray, o: LeaderAndIsrRequest) -> None:
 def _e_LeaderAndIsrPartitionState_4(w: bytearray, o: LeaderAndIsrPartitionState) -> None:
     w += _S1.pack(o.partition_index, o.controller_epoch, o.leader, o.leader_epoch)
     a_isr = o.isr
-    write_uvarint(w, len(a_isr) + 1)
+    n = len(a_isr) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_isr), *a_isr)
     w += _S2.pack(o.partition_epoch)
     a_replicas = o.replicas
-    write_uvarint(w, len(a_replicas) + 1)
+    n = len(a_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_replicas), *a_replicas)
     a_adding_replicas = o.adding_replicas
-    write_uvarint(w, len(a_adding_replicas) + 1)
+    n = len(a_adding_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_adding_replicas), *a_adding_replicas)
     a_removing_replicas = o.removing_replicas
-    write_uvarint(w, len(a_removing_replicas) + 1)
+    n = len(a_removing_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_removing_replicas), *a_removing_replicas)
     w += _S3.pack(o.is_new)
     w.append(0)
@@ -217,7 +233,11 @@ def _e_LeaderAndIsrPartitionState_4(w: bytearray, o: LeaderAndIsrPartitionState)
 def _e_LeaderAndIsrTopicState_2(w: bytearray, o: LeaderAndIsrTopicState) -> None:
     write_compact_string(w, o.topic_name)
     a_partition_states = o.partition_states
-    write_uvarint(w, len(a_partition_states) + 1)
+    n = len(a_partition_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_states in a_partition_states:
         _e_LeaderAndIsrPartitionState_4(w, e_partition_states)
     w.append(0)
@@ -233,11 +253,19 @@ def _e_LeaderAndIsrLiveLeader_1(w: bytearray, o: LeaderAndIsrLiveLeader) -> None
 def _e_LeaderAndIsrRequest_4(w: bytearray, o: LeaderAndIsrRequest) -> None:
     w += _S4.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_LeaderAndIsrTopicState_2(w, e_topic_states)
     a_live_leaders = o.live_leaders
-    write_uvarint(w, len(a_live_leaders) + 1)
+    n = len(a_live_leaders) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_live_leaders in a_live_leaders:
         _e_LeaderAndIsrLiveLeader_1(w, e_live_leaders)
     w.append(0)
@@ -247,7 +275,11 @@ def _e_LeaderAndIsrTopicState_3(w: bytearray, o: LeaderAndIsrTopicState) -> None
     write_compact_string(w, o.topic_name)
     w += o.topic_id.bytes
     a_partition_states = o.partition_states
-    write_uvarint(w, len(a_partition_states) + 1)
+    n = len(a_partition_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_states in a_partition_states:
         _e_LeaderAndIsrPartitionState_4(w, e_partition_states)
     w.append(0)
@@ -256,11 +288,19 @@ def _e_LeaderAndIsrTopicState_3(w: bytearray, o: LeaderAndIsrTopicState) -> None
 def _e_LeaderAndIsrRequest_5(w: bytearray, o: LeaderAndIsrRequest) -> None:
     w += _S5.pack(o.controller_id, o.controller_epoch, o.broker_epoch, o.type)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_LeaderAndIsrTopicState_3(w, e_topic_states)
     a_live_leaders = o.live_leaders
-    write_uvarint(w, len(a_live_leaders) + 1)
+    n = len(a_live_leaders) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_live_leaders in a_live_leaders:
         _e_LeaderAndIsrLiveLeader_1(w, e_live_leaders)
     w.append(0)
@@ -269,17 +309,33 @@ def _e_LeaderAndIsrRequest_5(w: bytearray, o: LeaderAndIsrRequest) -> None:
 def _e_LeaderAndIsrPartitionState_5(w: bytearray, o: LeaderAndIsrPartitionState) -> None:
     w += _S1.pack(o.partition_index, o.controller_epoch, o.leader, o.leader_epoch)
     a_isr = o.isr
-    write_uvarint(w, len(a_isr) + 1)
+    n = len(a_isr) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_isr), *a_isr)
     w += _S2.pack(o.partition_epoch)
     a_replicas = o.replicas
-    write_uvarint(w, len(a_replicas) + 1)
+    n = len(a_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_replicas), *a_replicas)
     a_adding_replicas = o.adding_replicas
-    write_uvarint(w, len(a_adding_replicas) + 1)
+    n = len(a_adding_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_adding_replicas), *a_adding_replicas)
     a_removing_replicas = o.removing_replicas
-    write_uvarint(w, len(a_removing_replicas) + 1)
+    n = len(a_removing_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_removing_replicas), *a_removing_replicas)
     w += _S6.pack(o.is_new, o.leader_recovery_state)
     w.append(0)
@@ -289,7 +345,11 @@ def _e_LeaderAndIsrTopicState_4(w: bytearray, o: LeaderAndIsrTopicState) -> None
     write_compact_string(w, o.topic_name)
     w += o.topic_id.bytes
     a_partition_states = o.partition_states
-    write_uvarint(w, len(a_partition_states) + 1)
+    n = len(a_partition_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_states in a_partition_states:
         _e_LeaderAndIsrPartitionState_5(w, e_partition_states)
     w.append(0)
@@ -298,11 +358,19 @@ def _e_LeaderAndIsrTopicState_4(w: bytearray, o: LeaderAndIsrTopicState) -> None
 def _e_LeaderAndIsrRequest_6(w: bytearray, o: LeaderAndIsrRequest) -> None:
     w += _S5.pack(o.controller_id, o.controller_epoch, o.broker_epoch, o.type)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_LeaderAndIsrTopicState_4(w, e_topic_states)
     a_live_leaders = o.live_leaders
-    write_uvarint(w, len(a_live_leaders) + 1)
+    n = len(a_live_leaders) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_live_leaders in a_live_leaders:
         _e_LeaderAndIsrLiveLeader_1(w, e_live_leaders)
     w.append(0)
@@ -311,11 +379,19 @@ def _e_LeaderAndIsrRequest_6(w: bytearray, o: LeaderAndIsrRequest) -> None:
 def _e_LeaderAndIsrRequest_7(w: bytearray, o: LeaderAndIsrRequest) -> None:
     w += _S7.pack(o.controller_id, o.is_k_raft_controller, o.controller_epoch, o.broker_epoch, o.type)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_LeaderAndIsrTopicState_4(w, e_topic_states)
     a_live_leaders = o.live_leaders
-    write_uvarint(w, len(a_live_leaders) + 1)
+    n = len(a_live_leaders) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_live_leaders in a_live_leaders:
         _e_LeaderAndIsrLiveLeader_1(w, e_live_leaders)
     w.append(0)
@@ -325,7 +401,10 @@ def _d_LeaderAndIsrPartitionState_6(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
     f0, p = read_string(b, p)
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -333,7 +412,10 @@ def _d_LeaderAndIsrPartitionState_6(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
@@ -354,7 +436,10 @@ def _d_LeaderAndIsrLiveLeader_2(b: Buffer, p: int) -> tuple[LeaderAndIsrLiveLead
 def _d_LeaderAndIsrRequest_8(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f2 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 30)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[LeaderAndIsrPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitionStates was serialized as null")
@@ -362,7 +447,10 @@ def _d_LeaderAndIsrRequest_8(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, in
     for _ in range(n):
         f5e, p = _d_LeaderAndIsrPartitionState_6(b, p)
         f5.append(f5e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -377,7 +465,10 @@ def _d_LeaderAndIsrPartitionState_7(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
     f0, p = read_string(b, p)
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -385,7 +476,10 @@ def _d_LeaderAndIsrPartitionState_7(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
@@ -399,7 +493,10 @@ def _d_LeaderAndIsrPartitionState_7(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
 def _d_LeaderAndIsrRequest_9(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f2 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 31)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 31 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[LeaderAndIsrPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitionStates was serialized as null")
@@ -407,7 +504,10 @@ def _d_LeaderAndIsrRequest_9(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, in
     for _ in range(n):
         f5e, p = _d_LeaderAndIsrPartitionState_7(b, p)
         f5.append(f5e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -421,7 +521,10 @@ def _d_LeaderAndIsrRequest_9(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, in
 def _d_LeaderAndIsrPartitionState_8(b: Buffer, p: int) -> tuple[LeaderAndIsrPartitionState, int]:
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -429,7 +532,10 @@ def _d_LeaderAndIsrPartitionState_8(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
@@ -442,7 +548,10 @@ def _d_LeaderAndIsrPartitionState_8(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
 
 def _d_LeaderAndIsrTopicState_5(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicState, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 29)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 29 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[LeaderAndIsrPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -456,7 +565,10 @@ def _d_LeaderAndIsrTopicState_5(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicSta
 def _d_LeaderAndIsrRequest_10(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f2, f3 = _S4.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[LeaderAndIsrTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -464,7 +576,10 @@ def _d_LeaderAndIsrRequest_10(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f6e, p = _d_LeaderAndIsrTopicState_5(b, p)
         f6.append(f6e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -478,7 +593,10 @@ def _d_LeaderAndIsrRequest_10(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
 def _d_LeaderAndIsrPartitionState_9(b: Buffer, p: int) -> tuple[LeaderAndIsrPartitionState, int]:
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -486,19 +604,28 @@ def _d_LeaderAndIsrPartitionState_9(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
     f7 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[int]
     if n < 0:
         raise DecodeError("non-nullable field AddingReplicas was serialized as null")
     f8 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[int]
     if n < 0:
         raise DecodeError("non-nullable field RemovingReplicas was serialized as null")
@@ -511,7 +638,10 @@ def _d_LeaderAndIsrPartitionState_9(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
 
 def _d_LeaderAndIsrTopicState_6(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicState, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 37)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 37 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[LeaderAndIsrPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -525,7 +655,10 @@ def _d_LeaderAndIsrTopicState_6(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicSta
 def _d_LeaderAndIsrRequest_11(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f2, f3 = _S4.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[LeaderAndIsrTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -533,7 +666,10 @@ def _d_LeaderAndIsrRequest_11(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f6e, p = _d_LeaderAndIsrTopicState_6(b, p)
         f6.append(f6e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -547,7 +683,14 @@ def _d_LeaderAndIsrRequest_11(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
 def _d_LeaderAndIsrPartitionState_10(b: Buffer, p: int) -> tuple[LeaderAndIsrPartitionState, int]:
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -555,19 +698,40 @@ def _d_LeaderAndIsrPartitionState_10(b: Buffer, p: int) -> tuple[LeaderAndIsrPar
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
     f7 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[int]
     if n < 0:
         raise DecodeError("non-nullable field AddingReplicas was serialized as null")
     f8 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[int]
     if n < 0:
         raise DecodeError("non-nullable field RemovingReplicas was serialized as null")
@@ -575,16 +739,26 @@ def _d_LeaderAndIsrPartitionState_10(b: Buffer, p: int) -> tuple[LeaderAndIsrPar
     p += n * 4
     (f10,) = _S3.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrPartitionState("", f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, 0), p
 
 
 def _d_LeaderAndIsrTopicState_7(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicState, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 26)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[LeaderAndIsrPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -592,10 +766,13 @@ def _d_LeaderAndIsrTopicState_7(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicSta
     for _ in range(n):
         f2e, p = _d_LeaderAndIsrPartitionState_10(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrTopicState(f0, ZERO_UUID, f2), p
 
 
@@ -605,17 +782,27 @@ def _d_LeaderAndIsrLiveLeader_3(b: Buffer, p: int) -> tuple[LeaderAndIsrLiveLead
     f1, p = read_compact_string(b, p)
     (f2,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrLiveLeader(f0, f1, f2), p
 
 
 def _d_LeaderAndIsrRequest_12(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f2, f3 = _S4.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[LeaderAndIsrTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -623,7 +810,14 @@ def _d_LeaderAndIsrRequest_12(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f6e, p = _d_LeaderAndIsrTopicState_7(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -631,17 +825,27 @@ def _d_LeaderAndIsrRequest_12(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f7e, p = _d_LeaderAndIsrLiveLeader_3(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrRequest(f0, False, f2, f3, 0, [], f6, f7), p
 
 
 def _d_LeaderAndIsrTopicState_8(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicState, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 26)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[LeaderAndIsrPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -649,17 +853,27 @@ def _d_LeaderAndIsrTopicState_8(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicSta
     for _ in range(n):
         f2e, p = _d_LeaderAndIsrPartitionState_10(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrTopicState(f0, f1, f2), p
 
 
 def _d_LeaderAndIsrRequest_13(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f2, f3, f4 = _S5.unpack_from(b, p)
     p += 17
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[LeaderAndIsrTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -667,7 +881,14 @@ def _d_LeaderAndIsrRequest_13(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f6e, p = _d_LeaderAndIsrTopicState_8(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -675,17 +896,27 @@ def _d_LeaderAndIsrRequest_13(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f7e, p = _d_LeaderAndIsrLiveLeader_3(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrRequest(f0, False, f2, f3, f4, [], f6, f7), p
 
 
 def _d_LeaderAndIsrPartitionState_11(b: Buffer, p: int) -> tuple[LeaderAndIsrPartitionState, int]:
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -693,19 +924,40 @@ def _d_LeaderAndIsrPartitionState_11(b: Buffer, p: int) -> tuple[LeaderAndIsrPar
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
     f7 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[int]
     if n < 0:
         raise DecodeError("non-nullable field AddingReplicas was serialized as null")
     f8 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f9: list[int]
     if n < 0:
         raise DecodeError("non-nullable field RemovingReplicas was serialized as null")
@@ -713,17 +965,27 @@ def _d_LeaderAndIsrPartitionState_11(b: Buffer, p: int) -> tuple[LeaderAndIsrPar
     p += n * 4
     f10, f11 = _S6.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrPartitionState("", f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11), p
 
 
 def _d_LeaderAndIsrTopicState_9(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicState, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 27)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 27 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[LeaderAndIsrPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -731,17 +993,27 @@ def _d_LeaderAndIsrTopicState_9(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicSta
     for _ in range(n):
         f2e, p = _d_LeaderAndIsrPartitionState_11(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrTopicState(f0, f1, f2), p
 
 
 def _d_LeaderAndIsrRequest_14(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f2, f3, f4 = _S5.unpack_from(b, p)
     p += 17
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[LeaderAndIsrTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -749,7 +1021,14 @@ def _d_LeaderAndIsrRequest_14(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f6e, p = _d_LeaderAndIsrTopicState_9(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -757,17 +1036,27 @@ def _d_LeaderAndIsrRequest_14(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f7e, p = _d_LeaderAndIsrLiveLeader_3(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrRequest(f0, False, f2, f3, f4, [], f6, f7), p
 
 
 def _d_LeaderAndIsrRequest_15(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, int]:
     f0, f1, f2, f3, f4 = _S7.unpack_from(b, p)
     p += 18
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[LeaderAndIsrTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -775,7 +1064,14 @@ def _d_LeaderAndIsrRequest_15(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f6e, p = _d_LeaderAndIsrTopicState_9(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[LeaderAndIsrLiveLeader]
     if n < 0:
         raise DecodeError("non-nullable field LiveLeaders was serialized as null")
@@ -783,10 +1079,13 @@ def _d_LeaderAndIsrRequest_15(b: Buffer, p: int) -> tuple[LeaderAndIsrRequest, i
     for _ in range(n):
         f7e, p = _d_LeaderAndIsrLiveLeader_3(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrRequest(f0, f1, f2, f3, f4, [], f6, f7), p
 
 

@@ -64,7 +64,11 @@ def _e_LeaderAndIsrPartitionError_1(w: bytearray, o: LeaderAndIsrPartitionError)
 def _e_LeaderAndIsrResponse_1(w: bytearray, o: LeaderAndIsrResponse) -> None:
     w += _S0.pack(o.error_code)
     a_partition_errors = o.partition_errors
-    write_uvarint(w, len(a_partition_errors) + 1)
+    n = len(a_partition_errors) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_errors in a_partition_errors:
         _e_LeaderAndIsrPartitionError_1(w, e_partition_errors)
     w.append(0)
@@ -78,7 +82,11 @@ def _e_LeaderAndIsrPartitionError_2(w: bytearray, o: LeaderAndIsrPartitionError)
 def _e_LeaderAndIsrTopicError_0(w: bytearray, o: LeaderAndIsrTopicError) -> None:
     w += o.topic_id.bytes
     a_partition_errors = o.partition_errors
-    write_uvarint(w, len(a_partition_errors) + 1)
+    n = len(a_partition_errors) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_errors in a_partition_errors:
         _e_LeaderAndIsrPartitionError_2(w, e_partition_errors)
     w.append(0)
@@ -87,7 +95,11 @@ def _e_LeaderAndIsrTopicError_0(w: bytearray, o: LeaderAndIsrTopicError) -> None
 def _e_LeaderAndIsrResponse_2(w: bytearray, o: LeaderAndIsrResponse) -> None:
     w += _S0.pack(o.error_code)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_LeaderAndIsrTopicError_0(w, e_topics)
     w.append(0)
@@ -103,7 +115,10 @@ def _d_LeaderAndIsrPartitionError_3(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
 def _d_LeaderAndIsrResponse_3(b: Buffer, p: int) -> tuple[LeaderAndIsrResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[LeaderAndIsrPartitionError]
     if n < 0:
         raise DecodeError("non-nullable field PartitionErrors was serialized as null")
@@ -118,17 +133,27 @@ def _d_LeaderAndIsrPartitionError_4(b: Buffer, p: int) -> tuple[LeaderAndIsrPart
     f0, p = read_compact_string(b, p)
     f1, f2 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrPartitionError(f0, f1, f2), p
 
 
 def _d_LeaderAndIsrResponse_4(b: Buffer, p: int) -> tuple[LeaderAndIsrResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[LeaderAndIsrPartitionError]
     if n < 0:
         raise DecodeError("non-nullable field PartitionErrors was serialized as null")
@@ -136,26 +161,39 @@ def _d_LeaderAndIsrResponse_4(b: Buffer, p: int) -> tuple[LeaderAndIsrResponse, 
     for _ in range(n):
         f1e, p = _d_LeaderAndIsrPartitionError_4(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrResponse(f0, f1, []), p
 
 
 def _d_LeaderAndIsrPartitionError_5(b: Buffer, p: int) -> tuple[LeaderAndIsrPartitionError, int]:
     f1, f2 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrPartitionError("", f1, f2), p
 
 
 def _d_LeaderAndIsrTopicError_1(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicError, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[LeaderAndIsrPartitionError]
     if n < 0:
         raise DecodeError("non-nullable field PartitionErrors was serialized as null")
@@ -163,17 +201,27 @@ def _d_LeaderAndIsrTopicError_1(b: Buffer, p: int) -> tuple[LeaderAndIsrTopicErr
     for _ in range(n):
         f1e, p = _d_LeaderAndIsrPartitionError_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrTopicError(f0, f1), p
 
 
 def _d_LeaderAndIsrResponse_5(b: Buffer, p: int) -> tuple[LeaderAndIsrResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[LeaderAndIsrTopicError]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -181,10 +229,13 @@ def _d_LeaderAndIsrResponse_5(b: Buffer, p: int) -> tuple[LeaderAndIsrResponse, 
     for _ in range(n):
         f2e, p = _d_LeaderAndIsrTopicError_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderAndIsrResponse(f0, [], f2), p
 
 

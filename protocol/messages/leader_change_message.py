@@ -44,11 +44,19 @@ def _e_Voter_0(w: bytearray, o: Voter) -> None:
 def _e_LeaderChangeMessage_0(w: bytearray, o: LeaderChangeMessage) -> None:
     w += _S0.pack(o.version, o.leader_id)
     a_voters = o.voters
-    write_uvarint(w, len(a_voters) + 1)
+    n = len(a_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_voters in a_voters:
         _e_Voter_0(w, e_voters)
     a_granting_voters = o.granting_voters
-    write_uvarint(w, len(a_granting_voters) + 1)
+    n = len(a_granting_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_granting_voters in a_granting_voters:
         _e_Voter_0(w, e_granting_voters)
     w.append(0)
@@ -63,11 +71,19 @@ def _e_Voter_1(w: bytearray, o: Voter) -> None:
 def _e_LeaderChangeMessage_1(w: bytearray, o: LeaderChangeMessage) -> None:
     w += _S0.pack(o.version, o.leader_id)
     a_voters = o.voters
-    write_uvarint(w, len(a_voters) + 1)
+    n = len(a_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_voters in a_voters:
         _e_Voter_1(w, e_voters)
     a_granting_voters = o.granting_voters
-    write_uvarint(w, len(a_granting_voters) + 1)
+    n = len(a_granting_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_granting_voters in a_granting_voters:
         _e_Voter_1(w, e_granting_voters)
     w.append(0)
@@ -76,17 +92,27 @@ def _e_LeaderChangeMessage_1(w: bytearray, o: LeaderChangeMessage) -> None:
 def _d_Voter_2(b: Buffer, p: int) -> tuple[Voter, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Voter(f0, ZERO_UUID), p
 
 
 def _d_LeaderChangeMessage_2(b: Buffer, p: int) -> tuple[LeaderChangeMessage, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[Voter]
     if n < 0:
         raise DecodeError("non-nullable field Voters was serialized as null")
@@ -94,7 +120,14 @@ def _d_LeaderChangeMessage_2(b: Buffer, p: int) -> tuple[LeaderChangeMessage, in
     for _ in range(n):
         f2e, p = _d_Voter_2(b, p)
         f2.append(f2e)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Voter]
     if n < 0:
         raise DecodeError("non-nullable field GrantingVoters was serialized as null")
@@ -102,10 +135,13 @@ def _d_LeaderChangeMessage_2(b: Buffer, p: int) -> tuple[LeaderChangeMessage, in
     for _ in range(n):
         f3e, p = _d_Voter_2(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderChangeMessage(f0, f1, f2, f3), p
 
 
@@ -113,17 +149,27 @@ def _d_Voter_3(b: Buffer, p: int) -> tuple[Voter, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
     f1, p = read_uuid(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Voter(f0, f1), p
 
 
 def _d_LeaderChangeMessage_3(b: Buffer, p: int) -> tuple[LeaderChangeMessage, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[Voter]
     if n < 0:
         raise DecodeError("non-nullable field Voters was serialized as null")
@@ -131,7 +177,14 @@ def _d_LeaderChangeMessage_3(b: Buffer, p: int) -> tuple[LeaderChangeMessage, in
     for _ in range(n):
         f2e, p = _d_Voter_3(b, p)
         f2.append(f2e)
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[Voter]
     if n < 0:
         raise DecodeError("non-nullable field GrantingVoters was serialized as null")
@@ -139,10 +192,13 @@ def _d_LeaderChangeMessage_3(b: Buffer, p: int) -> tuple[LeaderChangeMessage, in
     for _ in range(n):
         f3e, p = _d_Voter_3(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderChangeMessage(f0, f1, f2, f3), p
 
 

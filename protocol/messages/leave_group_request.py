@@ -60,7 +60,11 @@ def _e_MemberIdentity_1(w: bytearray, o: MemberIdentity) -> None:
 def _e_LeaveGroupRequest_2(w: bytearray, o: LeaveGroupRequest) -> None:
     write_compact_string(w, o.group_id)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_MemberIdentity_1(w, e_members)
     w.append(0)
@@ -76,7 +80,11 @@ def _e_MemberIdentity_2(w: bytearray, o: MemberIdentity) -> None:
 def _e_LeaveGroupRequest_3(w: bytearray, o: LeaveGroupRequest) -> None:
     write_compact_string(w, o.group_id)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_MemberIdentity_2(w, e_members)
     w.append(0)
@@ -96,7 +104,10 @@ def _d_MemberIdentity_3(b: Buffer, p: int) -> tuple[MemberIdentity, int]:
 
 def _d_LeaveGroupRequest_5(b: Buffer, p: int) -> tuple[LeaveGroupRequest, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[MemberIdentity]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -110,16 +121,26 @@ def _d_LeaveGroupRequest_5(b: Buffer, p: int) -> tuple[LeaveGroupRequest, int]:
 def _d_MemberIdentity_4(b: Buffer, p: int) -> tuple[MemberIdentity, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MemberIdentity(f0, f1, None), p
 
 
 def _d_LeaveGroupRequest_6(b: Buffer, p: int) -> tuple[LeaveGroupRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[MemberIdentity]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -127,10 +148,13 @@ def _d_LeaveGroupRequest_6(b: Buffer, p: int) -> tuple[LeaveGroupRequest, int]:
     for _ in range(n):
         f2e, p = _d_MemberIdentity_4(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaveGroupRequest(f0, "", f2), p
 
 
@@ -138,16 +162,26 @@ def _d_MemberIdentity_5(b: Buffer, p: int) -> tuple[MemberIdentity, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_nullable_string(b, p)
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MemberIdentity(f0, f1, f2), p
 
 
 def _d_LeaveGroupRequest_7(b: Buffer, p: int) -> tuple[LeaveGroupRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[MemberIdentity]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -155,10 +189,13 @@ def _d_LeaveGroupRequest_7(b: Buffer, p: int) -> tuple[LeaveGroupRequest, int]:
     for _ in range(n):
         f2e, p = _d_MemberIdentity_5(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaveGroupRequest(f0, "", f2), p
 
 

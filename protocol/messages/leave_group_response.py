@@ -68,7 +68,11 @@ def _e_MemberResponse_1(w: bytearray, o: MemberResponse) -> None:
 def _e_LeaveGroupResponse_3(w: bytearray, o: LeaveGroupResponse) -> None:
     w += _S1.pack(o.throttle_time_ms, o.error_code)
     a_members = o.members
-    write_uvarint(w, len(a_members) + 1)
+    n = len(a_members) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_members in a_members:
         _e_MemberResponse_1(w, e_members)
     w.append(0)
@@ -97,7 +101,10 @@ def _d_MemberResponse_2(b: Buffer, p: int) -> tuple[MemberResponse, int]:
 def _d_LeaveGroupResponse_6(b: Buffer, p: int) -> tuple[LeaveGroupResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[MemberResponse]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -113,17 +120,27 @@ def _d_MemberResponse_3(b: Buffer, p: int) -> tuple[MemberResponse, int]:
     f1, p = read_compact_nullable_string(b, p)
     (f2,) = _S0.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MemberResponse(f0, f1, f2), p
 
 
 def _d_LeaveGroupResponse_7(b: Buffer, p: int) -> tuple[LeaveGroupResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[MemberResponse]
     if n < 0:
         raise DecodeError("non-nullable field Members was serialized as null")
@@ -131,10 +148,13 @@ def _d_LeaveGroupResponse_7(b: Buffer, p: int) -> tuple[LeaveGroupResponse, int]
     for _ in range(n):
         f2e, p = _d_MemberResponse_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaveGroupResponse(f0, f1, f2), p
 
 

@@ -31,10 +31,13 @@ def _e_ListClientMetricsResourcesRequest_0(w: bytearray, o: ListClientMetricsRes
 def _d_ListClientMetricsResourcesRequest_1(
     b: Buffer, p: int
 ) -> tuple[ListClientMetricsResourcesRequest, int]:
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListClientMetricsResourcesRequest(), p
 
 

@@ -41,7 +41,11 @@ def _e_ClientMetricsResource_0(w: bytearray, o: ClientMetricsResource) -> None:
 def _e_ListClientMetricsResourcesResponse_0(w: bytearray, o: ListClientMetricsResourcesResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_client_metrics_resources = o.client_metrics_resources
-    write_uvarint(w, len(a_client_metrics_resources) + 1)
+    n = len(a_client_metrics_resources) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_client_metrics_resources in a_client_metrics_resources:
         _e_ClientMetricsResource_0(w, e_client_metrics_resources)
     w.append(0)
@@ -49,10 +53,13 @@ def _e_ListClientMetricsResourcesResponse_0(w: bytearray, o: ListClientMetricsRe
 
 def _d_ClientMetricsResource_1(b: Buffer, p: int) -> tuple[ClientMetricsResource, int]:
     f0, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ClientMetricsResource(f0), p
 
 
@@ -61,7 +68,14 @@ def _d_ListClientMetricsResourcesResponse_1(
 ) -> tuple[ListClientMetricsResourcesResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 2)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ClientMetricsResource]
     if n < 0:
         raise DecodeError("non-nullable field ClientMetricsResources was serialized as null")
@@ -69,10 +83,13 @@ def _d_ListClientMetricsResourcesResponse_1(
     for _ in range(n):
         f2e, p = _d_ClientMetricsResource_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListClientMetricsResourcesResponse(f0, f1, f2), p
 
 

@@ -35,7 +35,11 @@ def _e_ListGroupsRequest_1(w: bytearray, o: ListGroupsRequest) -> None:
 
 def _e_ListGroupsRequest_2(w: bytearray, o: ListGroupsRequest) -> None:
     a_states_filter = o.states_filter
-    write_uvarint(w, len(a_states_filter) + 1)
+    n = len(a_states_filter) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_states_filter in a_states_filter:
         write_compact_string(w, e_states_filter)
     w.append(0)
@@ -43,11 +47,19 @@ def _e_ListGroupsRequest_2(w: bytearray, o: ListGroupsRequest) -> None:
 
 def _e_ListGroupsRequest_3(w: bytearray, o: ListGroupsRequest) -> None:
     a_states_filter = o.states_filter
-    write_uvarint(w, len(a_states_filter) + 1)
+    n = len(a_states_filter) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_states_filter in a_states_filter:
         write_compact_string(w, e_states_filter)
     a_types_filter = o.types_filter
-    write_uvarint(w, len(a_types_filter) + 1)
+    n = len(a_types_filter) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_types_filter in a_types_filter:
         write_compact_string(w, e_types_filter)
     w.append(0)
@@ -58,15 +70,25 @@ def _d_ListGroupsRequest_4(b: Buffer, p: int) -> tuple[ListGroupsRequest, int]:
 
 
 def _d_ListGroupsRequest_5(b: Buffer, p: int) -> tuple[ListGroupsRequest, int]:
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListGroupsRequest([], []), p
 
 
 def _d_ListGroupsRequest_6(b: Buffer, p: int) -> tuple[ListGroupsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field StatesFilter was serialized as null")
@@ -74,15 +96,25 @@ def _d_ListGroupsRequest_6(b: Buffer, p: int) -> tuple[ListGroupsRequest, int]:
     for _ in range(n):
         f0e, p = read_compact_string(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListGroupsRequest(f0, []), p
 
 
 def _d_ListGroupsRequest_7(b: Buffer, p: int) -> tuple[ListGroupsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field StatesFilter was serialized as null")
@@ -90,7 +122,14 @@ def _d_ListGroupsRequest_7(b: Buffer, p: int) -> tuple[ListGroupsRequest, int]:
     for _ in range(n):
         f0e, p = read_compact_string(b, p)
         f0.append(f0e)
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[str]
     if n < 0:
         raise DecodeError("non-nullable field TypesFilter was serialized as null")
@@ -98,10 +137,13 @@ def _d_ListGroupsRequest_7(b: Buffer, p: int) -> tuple[ListGroupsRequest, int]:
     for _ in range(n):
         f1e, p = read_compact_string(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListGroupsRequest(f0, f1), p
 
 

@@ -67,7 +67,11 @@ def _e_ListedGroup_1(w: bytearray, o: ListedGroup) -> None:
 def _e_ListGroupsResponse_2(w: bytearray, o: ListGroupsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms, o.error_code)
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_ListedGroup_1(w, e_groups)
     w.append(0)
@@ -83,7 +87,11 @@ def _e_ListedGroup_2(w: bytearray, o: ListedGroup) -> None:
 def _e_ListGroupsResponse_3(w: bytearray, o: ListGroupsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms, o.error_code)
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_ListedGroup_2(w, e_groups)
     w.append(0)
@@ -100,7 +108,11 @@ def _e_ListedGroup_3(w: bytearray, o: ListedGroup) -> None:
 def _e_ListGroupsResponse_4(w: bytearray, o: ListGroupsResponse) -> None:
     w += _S1.pack(o.throttle_time_ms, o.error_code)
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_ListedGroup_3(w, e_groups)
     w.append(0)
@@ -115,7 +127,10 @@ def _d_ListedGroup_4(b: Buffer, p: int) -> tuple[ListedGroup, int]:
 def _d_ListGroupsResponse_5(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]:
     (f1,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -129,7 +144,10 @@ def _d_ListGroupsResponse_5(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]
 def _d_ListGroupsResponse_6(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -143,17 +161,27 @@ def _d_ListGroupsResponse_6(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]
 def _d_ListedGroup_5(b: Buffer, p: int) -> tuple[ListedGroup, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListedGroup(f0, f1, "", ""), p
 
 
 def _d_ListGroupsResponse_7(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -161,10 +189,13 @@ def _d_ListGroupsResponse_7(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]
     for _ in range(n):
         f2e, p = _d_ListedGroup_5(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListGroupsResponse(f0, f1, f2), p
 
 
@@ -172,17 +203,27 @@ def _d_ListedGroup_6(b: Buffer, p: int) -> tuple[ListedGroup, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_string(b, p)
     f2, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListedGroup(f0, f1, f2, ""), p
 
 
 def _d_ListGroupsResponse_8(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -190,10 +231,13 @@ def _d_ListGroupsResponse_8(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]
     for _ in range(n):
         f2e, p = _d_ListedGroup_6(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListGroupsResponse(f0, f1, f2), p
 
 
@@ -202,17 +246,27 @@ def _d_ListedGroup_7(b: Buffer, p: int) -> tuple[ListedGroup, int]:
     f1, p = read_compact_string(b, p)
     f2, p = read_compact_string(b, p)
     f3, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListedGroup(f0, f1, f2, f3), p
 
 
 def _d_ListGroupsResponse_9(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListedGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -220,10 +274,13 @@ def _d_ListGroupsResponse_9(b: Buffer, p: int) -> tuple[ListGroupsResponse, int]
     for _ in range(n):
         f2e, p = _d_ListedGroup_7(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListGroupsResponse(f0, f1, f2), p
 
 

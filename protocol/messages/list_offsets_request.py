@@ -123,7 +123,11 @@ def _e_ListOffsetsPartition_3(w: bytearray, o: ListOffsetsPartition) -> None:
 def _e_ListOffsetsTopic_3(w: bytearray, o: ListOffsetsTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_ListOffsetsPartition_3(w, e_partitions)
     w.append(0)
@@ -132,7 +136,11 @@ def _e_ListOffsetsTopic_3(w: bytearray, o: ListOffsetsTopic) -> None:
 def _e_ListOffsetsRequest_4(w: bytearray, o: ListOffsetsRequest) -> None:
     w += _S3.pack(o.replica_id, o.isolation_level)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_ListOffsetsTopic_3(w, e_topics)
     w.append(0)
@@ -141,7 +149,11 @@ def _e_ListOffsetsRequest_4(w: bytearray, o: ListOffsetsRequest) -> None:
 def _e_ListOffsetsRequest_5(w: bytearray, o: ListOffsetsRequest) -> None:
     w += _S3.pack(o.replica_id, o.isolation_level)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_ListOffsetsTopic_3(w, e_topics)
     w += _S0.pack(o.timeout_ms)
@@ -156,7 +168,10 @@ def _d_ListOffsetsPartition_4(b: Buffer, p: int) -> tuple[ListOffsetsPartition, 
 
 def _d_ListOffsetsTopic_4(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -170,7 +185,10 @@ def _d_ListOffsetsTopic_4(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
 def _d_ListOffsetsRequest_6(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListOffsetsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -189,7 +207,10 @@ def _d_ListOffsetsPartition_5(b: Buffer, p: int) -> tuple[ListOffsetsPartition, 
 
 def _d_ListOffsetsTopic_5(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -203,7 +224,10 @@ def _d_ListOffsetsTopic_5(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
 def _d_ListOffsetsRequest_7(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListOffsetsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -217,7 +241,10 @@ def _d_ListOffsetsRequest_7(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]
 def _d_ListOffsetsRequest_8(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 5
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListOffsetsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -236,7 +263,10 @@ def _d_ListOffsetsPartition_6(b: Buffer, p: int) -> tuple[ListOffsetsPartition, 
 
 def _d_ListOffsetsTopic_6(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -250,7 +280,10 @@ def _d_ListOffsetsTopic_6(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
 def _d_ListOffsetsRequest_9(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 5
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListOffsetsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -264,16 +297,26 @@ def _d_ListOffsetsRequest_9(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]
 def _d_ListOffsetsPartition_7(b: Buffer, p: int) -> tuple[ListOffsetsPartition, int]:
     f0, f1, f2 = _S4.unpack_from(b, p)
     p += 16
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListOffsetsPartition(f0, f1, f2, 1), p
 
 
 def _d_ListOffsetsTopic_7(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 17)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 17 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -281,17 +324,27 @@ def _d_ListOffsetsTopic_7(b: Buffer, p: int) -> tuple[ListOffsetsTopic, int]:
     for _ in range(n):
         f1e, p = _d_ListOffsetsPartition_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListOffsetsTopic(f0, f1), p
 
 
 def _d_ListOffsetsRequest_10(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 5
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListOffsetsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -299,17 +352,27 @@ def _d_ListOffsetsRequest_10(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int
     for _ in range(n):
         f2e, p = _d_ListOffsetsTopic_7(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListOffsetsRequest(f0, f1, f2, 0), p
 
 
 def _d_ListOffsetsRequest_11(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 5
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[ListOffsetsTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -319,10 +382,13 @@ def _d_ListOffsetsRequest_11(b: Buffer, p: int) -> tuple[ListOffsetsRequest, int
         f2.append(f2e)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListOffsetsRequest(f0, f1, f2, f3), p
 
 

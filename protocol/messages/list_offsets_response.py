@@ -123,7 +123,11 @@ def _e_ListOffsetsPartitionResponse_3(w: bytearray, o: ListOffsetsPartitionRespo
 def _e_ListOffsetsTopicResponse_3(w: bytearray, o: ListOffsetsTopicResponse) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_ListOffsetsPartitionResponse_3(w, e_partitions)
     w.append(0)
@@ -132,7 +136,11 @@ def _e_ListOffsetsTopicResponse_3(w: bytearray, o: ListOffsetsTopicResponse) -> 
 def _e_ListOffsetsResponse_4(w: bytearray, o: ListOffsetsResponse) -> None:
     w += _S2.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_ListOffsetsTopicResponse_3(w, e_topics)
     w.append(0)
@@ -141,7 +149,10 @@ def _e_ListOffsetsResponse_4(w: bytearray, o: ListOffsetsResponse) -> None:
 def _d_ListOffsetsPartitionResponse_4(b: Buffer, p: int) -> tuple[ListOffsetsPartitionResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OldStyleOffsets was serialized as null")
@@ -152,7 +163,10 @@ def _d_ListOffsetsPartitionResponse_4(b: Buffer, p: int) -> tuple[ListOffsetsPar
 
 def _d_ListOffsetsTopicResponse_4(b: Buffer, p: int) -> tuple[ListOffsetsTopicResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartitionResponse]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -164,7 +178,10 @@ def _d_ListOffsetsTopicResponse_4(b: Buffer, p: int) -> tuple[ListOffsetsTopicRe
 
 
 def _d_ListOffsetsResponse_5(b: Buffer, p: int) -> tuple[ListOffsetsResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -183,7 +200,10 @@ def _d_ListOffsetsPartitionResponse_5(b: Buffer, p: int) -> tuple[ListOffsetsPar
 
 def _d_ListOffsetsTopicResponse_5(b: Buffer, p: int) -> tuple[ListOffsetsTopicResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 22)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartitionResponse]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -195,7 +215,10 @@ def _d_ListOffsetsTopicResponse_5(b: Buffer, p: int) -> tuple[ListOffsetsTopicRe
 
 
 def _d_ListOffsetsResponse_6(b: Buffer, p: int) -> tuple[ListOffsetsResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -209,7 +232,10 @@ def _d_ListOffsetsResponse_6(b: Buffer, p: int) -> tuple[ListOffsetsResponse, in
 def _d_ListOffsetsResponse_7(b: Buffer, p: int) -> tuple[ListOffsetsResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -228,7 +254,10 @@ def _d_ListOffsetsPartitionResponse_6(b: Buffer, p: int) -> tuple[ListOffsetsPar
 
 def _d_ListOffsetsTopicResponse_6(b: Buffer, p: int) -> tuple[ListOffsetsTopicResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 26)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartitionResponse]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -242,7 +271,10 @@ def _d_ListOffsetsTopicResponse_6(b: Buffer, p: int) -> tuple[ListOffsetsTopicRe
 def _d_ListOffsetsResponse_8(b: Buffer, p: int) -> tuple[ListOffsetsResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -256,16 +288,26 @@ def _d_ListOffsetsResponse_8(b: Buffer, p: int) -> tuple[ListOffsetsResponse, in
 def _d_ListOffsetsPartitionResponse_7(b: Buffer, p: int) -> tuple[ListOffsetsPartitionResponse, int]:
     f0, f1, f3, f4, f5 = _S3.unpack_from(b, p)
     p += 26
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListOffsetsPartitionResponse(f0, f1, [], f3, f4, f5), p
 
 
 def _d_ListOffsetsTopicResponse_7(b: Buffer, p: int) -> tuple[ListOffsetsTopicResponse, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 27)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 27 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsPartitionResponse]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -273,17 +315,27 @@ def _d_ListOffsetsTopicResponse_7(b: Buffer, p: int) -> tuple[ListOffsetsTopicRe
     for _ in range(n):
         f1e, p = _d_ListOffsetsPartitionResponse_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListOffsetsTopicResponse(f0, f1), p
 
 
 def _d_ListOffsetsResponse_9(b: Buffer, p: int) -> tuple[ListOffsetsResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListOffsetsTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -291,10 +343,13 @@ def _d_ListOffsetsResponse_9(b: Buffer, p: int) -> tuple[ListOffsetsResponse, in
     for _ in range(n):
         f1e, p = _d_ListOffsetsTopicResponse_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListOffsetsResponse(f0, f1), p
 
 

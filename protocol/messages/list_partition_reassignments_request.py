@@ -36,7 +36,11 @@ class ListPartitionReassignmentsRequest(Message):
 def _e_ListPartitionReassignmentsTopics_0(w: bytearray, o: ListPartitionReassignmentsTopics) -> None:
     write_compact_string(w, o.name)
     a_partition_indexes = o.partition_indexes
-    write_uvarint(w, len(a_partition_indexes) + 1)
+    n = len(a_partition_indexes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partition_indexes), *a_partition_indexes)
     w.append(0)
 
@@ -47,7 +51,11 @@ def _e_ListPartitionReassignmentsRequest_0(w: bytearray, o: ListPartitionReassig
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_ListPartitionReassignmentsTopics_0(w, e_topics)
     w.append(0)
@@ -55,16 +63,26 @@ def _e_ListPartitionReassignmentsRequest_0(w: bytearray, o: ListPartitionReassig
 
 def _d_ListPartitionReassignmentsTopics_1(b: Buffer, p: int) -> tuple[ListPartitionReassignmentsTopics, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListPartitionReassignmentsTopics(f0, f1), p
 
 
@@ -73,7 +91,14 @@ def _d_ListPartitionReassignmentsRequest_1(
 ) -> tuple[ListPartitionReassignmentsRequest, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ListPartitionReassignmentsTopics] | None
     if n < 0:
         f1 = None
@@ -82,10 +107,13 @@ def _d_ListPartitionReassignmentsRequest_1(
         for _ in range(n):
             f1e, p = _d_ListPartitionReassignmentsTopics_1(b, p)
             f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListPartitionReassignmentsRequest(f0, f1), p
 
 

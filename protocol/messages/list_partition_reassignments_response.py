@@ -47,13 +47,25 @@ class ListPartitionReassignmentsResponse(Message):
 def _e_OngoingPartitionReassignment_0(w: bytearray, o: OngoingPartitionReassignment) -> None:
     w += _S1.pack(o.partition_index)
     a_replicas = o.replicas
-    write_uvarint(w, len(a_replicas) + 1)
+    n = len(a_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_replicas), *a_replicas)
     a_adding_replicas = o.adding_replicas
-    write_uvarint(w, len(a_adding_replicas) + 1)
+    n = len(a_adding_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_adding_replicas), *a_adding_replicas)
     a_removing_replicas = o.removing_replicas
-    write_uvarint(w, len(a_removing_replicas) + 1)
+    n = len(a_removing_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_removing_replicas), *a_removing_replicas)
     w.append(0)
 
@@ -61,7 +73,11 @@ def _e_OngoingPartitionReassignment_0(w: bytearray, o: OngoingPartitionReassignm
 def _e_OngoingTopicReassignment_0(w: bytearray, o: OngoingTopicReassignment) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_OngoingPartitionReassignment_0(w, e_partitions)
     w.append(0)
@@ -71,7 +87,11 @@ def _e_ListPartitionReassignmentsResponse_0(w: bytearray, o: ListPartitionReassi
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     write_compact_string(w, o.error_message)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_OngoingTopicReassignment_0(w, e_topics)
     w.append(0)
@@ -80,34 +100,65 @@ def _e_ListPartitionReassignmentsResponse_0(w: bytearray, o: ListPartitionReassi
 def _d_OngoingPartitionReassignment_1(b: Buffer, p: int) -> tuple[OngoingPartitionReassignment, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field AddingReplicas was serialized as null")
     f2 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[int]
     if n < 0:
         raise DecodeError("non-nullable field RemovingReplicas was serialized as null")
     f3 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OngoingPartitionReassignment(f0, f1, f2, f3), p
 
 
 def _d_OngoingTopicReassignment_1(b: Buffer, p: int) -> tuple[OngoingTopicReassignment, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OngoingPartitionReassignment]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -115,10 +166,13 @@ def _d_OngoingTopicReassignment_1(b: Buffer, p: int) -> tuple[OngoingTopicReassi
     for _ in range(n):
         f1e, p = _d_OngoingPartitionReassignment_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OngoingTopicReassignment(f0, f1), p
 
 
@@ -128,7 +182,14 @@ def _d_ListPartitionReassignmentsResponse_1(
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[OngoingTopicReassignment]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -136,10 +197,13 @@ def _d_ListPartitionReassignmentsResponse_1(
     for _ in range(n):
         f3e, p = _d_OngoingTopicReassignment_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListPartitionReassignmentsResponse(f0, f1, f2, f3), p
 
 

@@ -30,29 +30,52 @@ class ListTransactionsRequest(Message):
 
 def _e_ListTransactionsRequest_0(w: bytearray, o: ListTransactionsRequest) -> None:
     a_state_filters = o.state_filters
-    write_uvarint(w, len(a_state_filters) + 1)
+    n = len(a_state_filters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_state_filters in a_state_filters:
         write_compact_string(w, e_state_filters)
     a_producer_id_filters = o.producer_id_filters
-    write_uvarint(w, len(a_producer_id_filters) + 1)
+    n = len(a_producer_id_filters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%dq" % len(a_producer_id_filters), *a_producer_id_filters)
     w.append(0)
 
 
 def _e_ListTransactionsRequest_1(w: bytearray, o: ListTransactionsRequest) -> None:
     a_state_filters = o.state_filters
-    write_uvarint(w, len(a_state_filters) + 1)
+    n = len(a_state_filters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_state_filters in a_state_filters:
         write_compact_string(w, e_state_filters)
     a_producer_id_filters = o.producer_id_filters
-    write_uvarint(w, len(a_producer_id_filters) + 1)
+    n = len(a_producer_id_filters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%dq" % len(a_producer_id_filters), *a_producer_id_filters)
     w += _S0.pack(o.duration_filter)
     w.append(0)
 
 
 def _d_ListTransactionsRequest_2(b: Buffer, p: int) -> tuple[ListTransactionsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field StateFilters was serialized as null")
@@ -60,21 +83,38 @@ def _d_ListTransactionsRequest_2(b: Buffer, p: int) -> tuple[ListTransactionsReq
     for _ in range(n):
         f0e, p = read_compact_string(b, p)
         f0.append(f0e)
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field ProducerIdFilters was serialized as null")
     f1 = list(struct.unpack_from(">%dq" % n, b, p))
     p += n * 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListTransactionsRequest(f0, f1, -1), p
 
 
 def _d_ListTransactionsRequest_3(b: Buffer, p: int) -> tuple[ListTransactionsRequest, int]:
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[str]
     if n < 0:
         raise DecodeError("non-nullable field StateFilters was serialized as null")
@@ -82,7 +122,14 @@ def _d_ListTransactionsRequest_3(b: Buffer, p: int) -> tuple[ListTransactionsReq
     for _ in range(n):
         f0e, p = read_compact_string(b, p)
         f0.append(f0e)
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field ProducerIdFilters was serialized as null")
@@ -90,10 +137,13 @@ def _d_ListTransactionsRequest_3(b: Buffer, p: int) -> tuple[ListTransactionsReq
     p += n * 8
     (f2,) = _S0.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListTransactionsRequest(f0, f1, f2), p
 
 

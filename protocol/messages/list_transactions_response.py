@@ -47,11 +47,19 @@ def _e_TransactionState_0(w: bytearray, o: TransactionState) -> None:
 def _e_ListTransactionsResponse_0(w: bytearray, o: ListTransactionsResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     a_unknown_state_filters = o.unknown_state_filters
-    write_uvarint(w, len(a_unknown_state_filters) + 1)
+    n = len(a_unknown_state_filters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_unknown_state_filters in a_unknown_state_filters:
         write_compact_string(w, e_unknown_state_filters)
     a_transaction_states = o.transaction_states
-    write_uvarint(w, len(a_transaction_states) + 1)
+    n = len(a_transaction_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_transaction_states in a_transaction_states:
         _e_TransactionState_0(w, e_transaction_states)
     w.append(0)
@@ -62,17 +70,27 @@ def _d_TransactionState_1(b: Buffer, p: int) -> tuple[TransactionState, int]:
     (f1,) = _S1.unpack_from(b, p)
     p += 8
     f2, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TransactionState(f0, f1, f2), p
 
 
 def _d_ListTransactionsResponse_1(b: Buffer, p: int) -> tuple[ListTransactionsResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[str]
     if n < 0:
         raise DecodeError("non-nullable field UnknownStateFilters was serialized as null")
@@ -80,7 +98,14 @@ def _d_ListTransactionsResponse_1(b: Buffer, p: int) -> tuple[ListTransactionsRe
     for _ in range(n):
         f2e, p = read_compact_string(b, p)
         f2.append(f2e)
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TransactionState]
     if n < 0:
         raise DecodeError("non-nullable field TransactionStates was serialized as null")
@@ -88,10 +113,13 @@ def _d_ListTransactionsResponse_1(b: Buffer, p: int) -> tuple[ListTransactionsRe
     for _ in range(n):
         f3e, p = _d_TransactionState_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ListTransactionsResponse(f0, f1, f2, f3), p
 
 

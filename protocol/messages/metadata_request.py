@@ -87,7 +87,11 @@ def _e_MetadataRequest_3(w: bytearray, o: MetadataRequest) -> None:
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_MetadataRequestTopic_1(w, e_topics)
     w += _S1.pack(
@@ -109,7 +113,11 @@ def _e_MetadataRequest_4(w: bytearray, o: MetadataRequest) -> None:
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_MetadataRequestTopic_2(w, e_topics)
     w += _S1.pack(
@@ -125,7 +133,11 @@ def _e_MetadataRequest_5(w: bytearray, o: MetadataRequest) -> None:
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_MetadataRequestTopic_2(w, e_topics)
     w += _S2.pack(o.allow_auto_topic_creation, o.include_topic_authorized_operations)
@@ -138,7 +150,10 @@ def _d_MetadataRequestTopic_3(b: Buffer, p: int) -> tuple[MetadataRequestTopic, 
 
 
 def _d_MetadataRequest_6(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[MetadataRequestTopic] | None
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -150,7 +165,10 @@ def _d_MetadataRequest_6(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
 
 
 def _d_MetadataRequest_7(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[MetadataRequestTopic] | None
     if n < 0:
         f0 = None
@@ -163,7 +181,10 @@ def _d_MetadataRequest_7(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
 
 
 def _d_MetadataRequest_8(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[MetadataRequestTopic] | None
     if n < 0:
         f0 = None
@@ -178,7 +199,10 @@ def _d_MetadataRequest_8(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
 
 
 def _d_MetadataRequest_9(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[MetadataRequestTopic] | None
     if n < 0:
         f0 = None
@@ -194,15 +218,25 @@ def _d_MetadataRequest_9(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
 
 def _d_MetadataRequestTopic_4(b: Buffer, p: int) -> tuple[MetadataRequestTopic, int]:
     f1, p = read_compact_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataRequestTopic(ZERO_UUID, f1), p
 
 
 def _d_MetadataRequest_10(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
-    n, p = read_compact_array_len(b, p, 2)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[MetadataRequestTopic] | None
     if n < 0:
         f0 = None
@@ -213,25 +247,38 @@ def _d_MetadataRequest_10(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
             f0.append(f0e)
     f1, f2, f3 = _S1.unpack_from(b, p)
     p += 3
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataRequest(f0, f1, f2, f3), p
 
 
 def _d_MetadataRequestTopic_5(b: Buffer, p: int) -> tuple[MetadataRequestTopic, int]:
     f0, p = read_uuid(b, p)
     f1, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataRequestTopic(f0, f1), p
 
 
 def _d_MetadataRequest_11(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[MetadataRequestTopic] | None
     if n < 0:
         f0 = None
@@ -242,15 +289,25 @@ def _d_MetadataRequest_11(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
             f0.append(f0e)
     f1, f2, f3 = _S1.unpack_from(b, p)
     p += 3
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataRequest(f0, f1, f2, f3), p
 
 
 def _d_MetadataRequest_12(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[MetadataRequestTopic] | None
     if n < 0:
         f0 = None
@@ -261,10 +318,13 @@ def _d_MetadataRequest_12(b: Buffer, p: int) -> tuple[MetadataRequest, int]:
             f0.append(f0e)
     f1, f3 = _S2.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataRequest(f0, f1, False, f3), p
 
 

@@ -267,13 +267,25 @@ def _e_MetadataResponseBroker_2(w: bytearray, o: MetadataResponseBroker) -> None
 def _e_MetadataResponsePartition_3(w: bytearray, o: MetadataResponsePartition) -> None:
     w += _S4.pack(o.error_code, o.partition_index, o.leader_id, o.leader_epoch)
     a_replica_nodes = o.replica_nodes
-    write_uvarint(w, len(a_replica_nodes) + 1)
+    n = len(a_replica_nodes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_replica_nodes), *a_replica_nodes)
     a_isr_nodes = o.isr_nodes
-    write_uvarint(w, len(a_isr_nodes) + 1)
+    n = len(a_isr_nodes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_isr_nodes), *a_isr_nodes)
     a_offline_replicas = o.offline_replicas
-    write_uvarint(w, len(a_offline_replicas) + 1)
+    n = len(a_offline_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_offline_replicas), *a_offline_replicas)
     w.append(0)
 
@@ -283,7 +295,11 @@ def _e_MetadataResponseTopic_5(w: bytearray, o: MetadataResponseTopic) -> None:
     write_compact_string(w, o.name)
     w += _S3.pack(o.is_internal)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_MetadataResponsePartition_3(w, e_partitions)
     w += _S0.pack(o.topic_authorized_operations)
@@ -293,13 +309,21 @@ def _e_MetadataResponseTopic_5(w: bytearray, o: MetadataResponseTopic) -> None:
 def _e_MetadataResponse_7(w: bytearray, o: MetadataResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_brokers = o.brokers
-    write_uvarint(w, len(a_brokers) + 1)
+    n = len(a_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_brokers in a_brokers:
         _e_MetadataResponseBroker_2(w, e_brokers)
     write_compact_string(w, o.cluster_id)
     w += _S0.pack(o.controller_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_MetadataResponseTopic_5(w, e_topics)
     w += _S0.pack(o.cluster_authorized_operations)
@@ -312,7 +336,11 @@ def _e_MetadataResponseTopic_6(w: bytearray, o: MetadataResponseTopic) -> None:
     w += o.topic_id.bytes
     w += _S3.pack(o.is_internal)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_MetadataResponsePartition_3(w, e_partitions)
     w += _S0.pack(o.topic_authorized_operations)
@@ -322,13 +350,21 @@ def _e_MetadataResponseTopic_6(w: bytearray, o: MetadataResponseTopic) -> None:
 def _e_MetadataResponse_8(w: bytearray, o: MetadataResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_brokers = o.brokers
-    write_uvarint(w, len(a_brokers) + 1)
+    n = len(a_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_brokers in a_brokers:
         _e_MetadataResponseBroker_2(w, e_brokers)
     write_compact_string(w, o.cluster_id)
     w += _S0.pack(o.controller_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_MetadataResponseTopic_6(w, e_topics)
     w += _S0.pack(o.cluster_authorized_operations)
@@ -338,13 +374,21 @@ def _e_MetadataResponse_8(w: bytearray, o: MetadataResponse) -> None:
 def _e_MetadataResponse_9(w: bytearray, o: MetadataResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_brokers = o.brokers
-    write_uvarint(w, len(a_brokers) + 1)
+    n = len(a_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_brokers in a_brokers:
         _e_MetadataResponseBroker_2(w, e_brokers)
     write_compact_string(w, o.cluster_id)
     w += _S0.pack(o.controller_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_MetadataResponseTopic_6(w, e_topics)
     w.append(0)
@@ -362,13 +406,19 @@ def _d_MetadataResponseBroker_3(b: Buffer, p: int) -> tuple[MetadataResponseBrok
 def _d_MetadataResponsePartition_4(b: Buffer, p: int) -> tuple[MetadataResponsePartition, int]:
     f0, f1, f2 = _S2.unpack_from(b, p)
     p += 10
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaNodes was serialized as null")
     f4 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field IsrNodes was serialized as null")
@@ -381,7 +431,10 @@ def _d_MetadataResponseTopic_7(b: Buffer, p: int) -> tuple[MetadataResponseTopic
     (f0,) = _S1.unpack_from(b, p)
     p += 2
     f1, p = read_string(b, p)
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -393,7 +446,10 @@ def _d_MetadataResponseTopic_7(b: Buffer, p: int) -> tuple[MetadataResponseTopic
 
 
 def _d_MetadataResponse_10(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -401,7 +457,10 @@ def _d_MetadataResponse_10(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     for _ in range(n):
         f1e, p = _d_MetadataResponseBroker_3(b, p)
         f1.append(f1e)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -428,7 +487,10 @@ def _d_MetadataResponseTopic_8(b: Buffer, p: int) -> tuple[MetadataResponseTopic
     f1, p = read_string(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -440,7 +502,10 @@ def _d_MetadataResponseTopic_8(b: Buffer, p: int) -> tuple[MetadataResponseTopic
 
 
 def _d_MetadataResponse_11(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -450,7 +515,10 @@ def _d_MetadataResponse_11(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
         f1.append(f1e)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 9)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -462,7 +530,10 @@ def _d_MetadataResponse_11(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
 
 
 def _d_MetadataResponse_12(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -473,7 +544,10 @@ def _d_MetadataResponse_12(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 9)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -487,7 +561,10 @@ def _d_MetadataResponse_12(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
 def _d_MetadataResponse_13(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -498,7 +575,10 @@ def _d_MetadataResponse_13(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 9)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -512,19 +592,28 @@ def _d_MetadataResponse_13(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
 def _d_MetadataResponsePartition_5(b: Buffer, p: int) -> tuple[MetadataResponsePartition, int]:
     f0, f1, f2 = _S2.unpack_from(b, p)
     p += 10
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaNodes was serialized as null")
     f4 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field IsrNodes was serialized as null")
     f5 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
@@ -539,7 +628,10 @@ def _d_MetadataResponseTopic_9(b: Buffer, p: int) -> tuple[MetadataResponseTopic
     f1, p = read_string(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_array_len(b, p, 22)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -553,7 +645,10 @@ def _d_MetadataResponseTopic_9(b: Buffer, p: int) -> tuple[MetadataResponseTopic
 def _d_MetadataResponse_14(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -564,7 +659,10 @@ def _d_MetadataResponse_14(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 9)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -578,19 +676,28 @@ def _d_MetadataResponse_14(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
 def _d_MetadataResponsePartition_6(b: Buffer, p: int) -> tuple[MetadataResponsePartition, int]:
     f0, f1, f2, f3 = _S4.unpack_from(b, p)
     p += 14
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaNodes was serialized as null")
     f4 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field IsrNodes was serialized as null")
     f5 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
@@ -605,7 +712,10 @@ def _d_MetadataResponseTopic_10(b: Buffer, p: int) -> tuple[MetadataResponseTopi
     f1, p = read_string(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_array_len(b, p, 26)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -619,7 +729,10 @@ def _d_MetadataResponseTopic_10(b: Buffer, p: int) -> tuple[MetadataResponseTopi
 def _d_MetadataResponse_15(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -630,7 +743,10 @@ def _d_MetadataResponse_15(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 9)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -647,7 +763,10 @@ def _d_MetadataResponseTopic_11(b: Buffer, p: int) -> tuple[MetadataResponseTopi
     f1, p = read_string(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_array_len(b, p, 26)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -663,7 +782,10 @@ def _d_MetadataResponseTopic_11(b: Buffer, p: int) -> tuple[MetadataResponseTopi
 def _d_MetadataResponse_16(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -674,7 +796,10 @@ def _d_MetadataResponse_16(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 13)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 13 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -694,38 +819,65 @@ def _d_MetadataResponseBroker_5(b: Buffer, p: int) -> tuple[MetadataResponseBrok
     (f2,) = _S0.unpack_from(b, p)
     p += 4
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponseBroker(f0, f1, f2, f3), p
 
 
 def _d_MetadataResponsePartition_7(b: Buffer, p: int) -> tuple[MetadataResponsePartition, int]:
     f0, f1, f2, f3 = _S4.unpack_from(b, p)
     p += 14
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[int]
     if n < 0:
         raise DecodeError("non-nullable field ReplicaNodes was serialized as null")
     f4 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field IsrNodes was serialized as null")
     f5 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
     f6 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponsePartition(f0, f1, f2, f3, f4, f5, f6), p
 
 
@@ -735,7 +887,14 @@ def _d_MetadataResponseTopic_12(b: Buffer, p: int) -> tuple[MetadataResponseTopi
     f1, p = read_compact_string(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -745,17 +904,27 @@ def _d_MetadataResponseTopic_12(b: Buffer, p: int) -> tuple[MetadataResponseTopi
         f4.append(f4e)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponseTopic(f0, f1, ZERO_UUID, f3, f4, f5), p
 
 
 def _d_MetadataResponse_17(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -766,7 +935,14 @@ def _d_MetadataResponse_17(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_compact_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -776,10 +952,13 @@ def _d_MetadataResponse_17(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
         f4.append(f4e)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponse(f0, f1, f2, f3, f4, f5), p
 
 
@@ -790,7 +969,14 @@ def _d_MetadataResponseTopic_13(b: Buffer, p: int) -> tuple[MetadataResponseTopi
     f2, p = read_uuid(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -800,17 +986,27 @@ def _d_MetadataResponseTopic_13(b: Buffer, p: int) -> tuple[MetadataResponseTopi
         f4.append(f4e)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponseTopic(f0, f1, f2, f3, f4, f5), p
 
 
 def _d_MetadataResponse_18(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -821,7 +1017,14 @@ def _d_MetadataResponse_18(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_compact_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 26)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -831,17 +1034,27 @@ def _d_MetadataResponse_18(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
         f4.append(f4e)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponse(f0, f1, f2, f3, f4, f5), p
 
 
 def _d_MetadataResponse_19(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -852,7 +1065,14 @@ def _d_MetadataResponse_19(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_compact_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 26)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -860,10 +1080,13 @@ def _d_MetadataResponse_19(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     for _ in range(n):
         f4e, p = _d_MetadataResponseTopic_13(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponse(f0, f1, f2, f3, f4, -2147483648), p
 
 
@@ -874,7 +1097,14 @@ def _d_MetadataResponseTopic_14(b: Buffer, p: int) -> tuple[MetadataResponseTopi
     f2, p = read_uuid(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 1
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -884,17 +1114,27 @@ def _d_MetadataResponseTopic_14(b: Buffer, p: int) -> tuple[MetadataResponseTopi
         f4.append(f4e)
     (f5,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponseTopic(f0, f1, f2, f3, f4, f5), p
 
 
 def _d_MetadataResponse_20(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[MetadataResponseBroker]
     if n < 0:
         raise DecodeError("non-nullable field Brokers was serialized as null")
@@ -905,7 +1145,14 @@ def _d_MetadataResponse_20(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     f2, p = read_compact_nullable_string(b, p)
     (f3,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 26)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 26 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[MetadataResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -913,10 +1160,13 @@ def _d_MetadataResponse_20(b: Buffer, p: int) -> tuple[MetadataResponse, int]:
     for _ in range(n):
         f4e, p = _d_MetadataResponseTopic_14(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return MetadataResponse(f0, f1, f2, f3, f4, -2147483648), p
 
 

@@ -158,7 +158,11 @@ def _e_OffsetCommitRequestPartition_3(w: bytearray, o: OffsetCommitRequestPartit
 def _e_OffsetCommitRequestTopic_3(w: bytearray, o: OffsetCommitRequestTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_OffsetCommitRequestPartition_3(w, e_partitions)
     w.append(0)
@@ -170,7 +174,11 @@ def _e_OffsetCommitRequest_6(w: bytearray, o: OffsetCommitRequest) -> None:
     write_compact_string(w, o.member_id)
     write_compact_string(w, o.group_instance_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_OffsetCommitRequestTopic_3(w, e_topics)
     w.append(0)
@@ -185,7 +193,10 @@ def _d_OffsetCommitRequestPartition_4(b: Buffer, p: int) -> tuple[OffsetCommitRe
 
 def _d_OffsetCommitRequestTopic_4(b: Buffer, p: int) -> tuple[OffsetCommitRequestTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -198,7 +209,10 @@ def _d_OffsetCommitRequestTopic_4(b: Buffer, p: int) -> tuple[OffsetCommitReques
 
 def _d_OffsetCommitRequest_7(b: Buffer, p: int) -> tuple[OffsetCommitRequest, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[OffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -218,7 +232,10 @@ def _d_OffsetCommitRequestPartition_5(b: Buffer, p: int) -> tuple[OffsetCommitRe
 
 def _d_OffsetCommitRequestTopic_5(b: Buffer, p: int) -> tuple[OffsetCommitRequestTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 22)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -234,7 +251,10 @@ def _d_OffsetCommitRequest_8(b: Buffer, p: int) -> tuple[OffsetCommitRequest, in
     (f1,) = _S1.unpack_from(b, p)
     p += 4
     f2, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[OffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -252,7 +272,10 @@ def _d_OffsetCommitRequest_9(b: Buffer, p: int) -> tuple[OffsetCommitRequest, in
     f2, p = read_string(b, p)
     (f4,) = _S3.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[OffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -268,7 +291,10 @@ def _d_OffsetCommitRequest_10(b: Buffer, p: int) -> tuple[OffsetCommitRequest, i
     (f1,) = _S1.unpack_from(b, p)
     p += 4
     f2, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[OffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -288,7 +314,10 @@ def _d_OffsetCommitRequestPartition_6(b: Buffer, p: int) -> tuple[OffsetCommitRe
 
 def _d_OffsetCommitRequestTopic_6(b: Buffer, p: int) -> tuple[OffsetCommitRequestTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -304,7 +333,10 @@ def _d_OffsetCommitRequest_11(b: Buffer, p: int) -> tuple[OffsetCommitRequest, i
     (f1,) = _S1.unpack_from(b, p)
     p += 4
     f2, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[OffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -321,7 +353,10 @@ def _d_OffsetCommitRequest_12(b: Buffer, p: int) -> tuple[OffsetCommitRequest, i
     p += 4
     f2, p = read_string(b, p)
     f3, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[OffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -336,16 +371,26 @@ def _d_OffsetCommitRequestPartition_7(b: Buffer, p: int) -> tuple[OffsetCommitRe
     f0, f1, f2 = _S4.unpack_from(b, p)
     p += 16
     f4, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetCommitRequestPartition(f0, f1, f2, -1, f4), p
 
 
 def _d_OffsetCommitRequestTopic_7(b: Buffer, p: int) -> tuple[OffsetCommitRequestTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -353,10 +398,13 @@ def _d_OffsetCommitRequestTopic_7(b: Buffer, p: int) -> tuple[OffsetCommitReques
     for _ in range(n):
         f1e, p = _d_OffsetCommitRequestPartition_7(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetCommitRequestTopic(f0, f1), p
 
 
@@ -366,7 +414,14 @@ def _d_OffsetCommitRequest_13(b: Buffer, p: int) -> tuple[OffsetCommitRequest, i
     p += 4
     f2, p = read_compact_string(b, p)
     f3, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[OffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -374,10 +429,13 @@ def _d_OffsetCommitRequest_13(b: Buffer, p: int) -> tuple[OffsetCommitRequest, i
     for _ in range(n):
         f5e, p = _d_OffsetCommitRequestTopic_7(b, p)
         f5.append(f5e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetCommitRequest(f0, f1, f2, f3, -1, f5), p
 
 

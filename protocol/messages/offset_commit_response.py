@@ -75,7 +75,11 @@ def _e_OffsetCommitResponsePartition_1(w: bytearray, o: OffsetCommitResponsePart
 def _e_OffsetCommitResponseTopic_1(w: bytearray, o: OffsetCommitResponseTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_OffsetCommitResponsePartition_1(w, e_partitions)
     w.append(0)
@@ -84,7 +88,11 @@ def _e_OffsetCommitResponseTopic_1(w: bytearray, o: OffsetCommitResponseTopic) -
 def _e_OffsetCommitResponse_2(w: bytearray, o: OffsetCommitResponse) -> None:
     w += _S1.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_OffsetCommitResponseTopic_1(w, e_topics)
     w.append(0)
@@ -98,7 +106,10 @@ def _d_OffsetCommitResponsePartition_2(b: Buffer, p: int) -> tuple[OffsetCommitR
 
 def _d_OffsetCommitResponseTopic_2(b: Buffer, p: int) -> tuple[OffsetCommitResponseTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -110,7 +121,10 @@ def _d_OffsetCommitResponseTopic_2(b: Buffer, p: int) -> tuple[OffsetCommitRespo
 
 
 def _d_OffsetCommitResponse_3(b: Buffer, p: int) -> tuple[OffsetCommitResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -124,7 +138,10 @@ def _d_OffsetCommitResponse_3(b: Buffer, p: int) -> tuple[OffsetCommitResponse, 
 def _d_OffsetCommitResponse_4(b: Buffer, p: int) -> tuple[OffsetCommitResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -138,16 +155,26 @@ def _d_OffsetCommitResponse_4(b: Buffer, p: int) -> tuple[OffsetCommitResponse, 
 def _d_OffsetCommitResponsePartition_3(b: Buffer, p: int) -> tuple[OffsetCommitResponsePartition, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetCommitResponsePartition(f0, f1), p
 
 
 def _d_OffsetCommitResponseTopic_3(b: Buffer, p: int) -> tuple[OffsetCommitResponseTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -155,17 +182,27 @@ def _d_OffsetCommitResponseTopic_3(b: Buffer, p: int) -> tuple[OffsetCommitRespo
     for _ in range(n):
         f1e, p = _d_OffsetCommitResponsePartition_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetCommitResponseTopic(f0, f1), p
 
 
 def _d_OffsetCommitResponse_5(b: Buffer, p: int) -> tuple[OffsetCommitResponse, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetCommitResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -173,10 +210,13 @@ def _d_OffsetCommitResponse_5(b: Buffer, p: int) -> tuple[OffsetCommitResponse, 
     for _ in range(n):
         f1e, p = _d_OffsetCommitResponseTopic_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetCommitResponse(f0, f1), p
 
 

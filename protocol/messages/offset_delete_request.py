@@ -66,7 +66,10 @@ def _d_OffsetDeleteRequestPartition_1(b: Buffer, p: int) -> tuple[OffsetDeleteRe
 
 def _d_OffsetDeleteRequestTopic_1(b: Buffer, p: int) -> tuple[OffsetDeleteRequestTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetDeleteRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -79,7 +82,10 @@ def _d_OffsetDeleteRequestTopic_1(b: Buffer, p: int) -> tuple[OffsetDeleteReques
 
 def _d_OffsetDeleteRequest_1(b: Buffer, p: int) -> tuple[OffsetDeleteRequest, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetDeleteRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")

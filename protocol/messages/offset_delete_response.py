@@ -69,7 +69,10 @@ def _d_OffsetDeleteResponsePartition_1(b: Buffer, p: int) -> tuple[OffsetDeleteR
 
 def _d_OffsetDeleteResponseTopic_1(b: Buffer, p: int) -> tuple[OffsetDeleteResponseTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetDeleteResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -83,7 +86,10 @@ def _d_OffsetDeleteResponseTopic_1(b: Buffer, p: int) -> tuple[OffsetDeleteRespo
 def _d_OffsetDeleteResponse_1(b: Buffer, p: int) -> tuple[OffsetDeleteResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[OffsetDeleteResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")

@@ -71,7 +71,11 @@ def _e_OffsetFetchRequest_0(w: bytearray, o: OffsetFetchRequest) -> None:
 def _e_OffsetFetchRequestTopic_1(w: bytearray, o: OffsetFetchRequestTopic) -> None:
     write_compact_string(w, o.name)
     a_partition_indexes = o.partition_indexes
-    write_uvarint(w, len(a_partition_indexes) + 1)
+    n = len(a_partition_indexes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partition_indexes), *a_partition_indexes)
     w.append(0)
 
@@ -82,7 +86,11 @@ def _e_OffsetFetchRequest_1(w: bytearray, o: OffsetFetchRequest) -> None:
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_OffsetFetchRequestTopic_1(w, e_topics)
     w.append(0)
@@ -94,7 +102,11 @@ def _e_OffsetFetchRequest_2(w: bytearray, o: OffsetFetchRequest) -> None:
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_OffsetFetchRequestTopic_1(w, e_topics)
     w += _S0.pack(o.require_stable)
@@ -104,7 +116,11 @@ def _e_OffsetFetchRequest_2(w: bytearray, o: OffsetFetchRequest) -> None:
 def _e_OffsetFetchRequestTopics_0(w: bytearray, o: OffsetFetchRequestTopics) -> None:
     write_compact_string(w, o.name)
     a_partition_indexes = o.partition_indexes
-    write_uvarint(w, len(a_partition_indexes) + 1)
+    n = len(a_partition_indexes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partition_indexes), *a_partition_indexes)
     w.append(0)
 
@@ -115,7 +131,11 @@ def _e_OffsetFetchRequestGroup_0(w: bytearray, o: OffsetFetchRequestGroup) -> No
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_OffsetFetchRequestTopics_0(w, e_topics)
     w.append(0)
@@ -123,7 +143,11 @@ def _e_OffsetFetchRequestGroup_0(w: bytearray, o: OffsetFetchRequestGroup) -> No
 
 def _e_OffsetFetchRequest_3(w: bytearray, o: OffsetFetchRequest) -> None:
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_OffsetFetchRequestGroup_0(w, e_groups)
     w += _S0.pack(o.require_stable)
@@ -138,7 +162,11 @@ def _e_OffsetFetchRequestGroup_1(w: bytearray, o: OffsetFetchRequestGroup) -> No
     if a_topics is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_topics) + 1)
+        n = len(a_topics) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_topics in a_topics:
             _e_OffsetFetchRequestTopics_0(w, e_topics)
     w.append(0)
@@ -146,7 +174,11 @@ def _e_OffsetFetchRequestGroup_1(w: bytearray, o: OffsetFetchRequestGroup) -> No
 
 def _e_OffsetFetchRequest_4(w: bytearray, o: OffsetFetchRequest) -> None:
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_OffsetFetchRequestGroup_1(w, e_groups)
     w += _S0.pack(o.require_stable)
@@ -155,7 +187,10 @@ def _e_OffsetFetchRequest_4(w: bytearray, o: OffsetFetchRequest) -> None:
 
 def _d_OffsetFetchRequestTopic_2(b: Buffer, p: int) -> tuple[OffsetFetchRequestTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
@@ -166,7 +201,10 @@ def _d_OffsetFetchRequestTopic_2(b: Buffer, p: int) -> tuple[OffsetFetchRequestT
 
 def _d_OffsetFetchRequest_5(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchRequestTopic] | None
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -179,7 +217,10 @@ def _d_OffsetFetchRequest_5(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]
 
 def _d_OffsetFetchRequest_6(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchRequestTopic] | None
     if n < 0:
         f1 = None
@@ -193,22 +234,39 @@ def _d_OffsetFetchRequest_6(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]
 
 def _d_OffsetFetchRequestTopic_3(b: Buffer, p: int) -> tuple[OffsetFetchRequestTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequestTopic(f0, f1), p
 
 
 def _d_OffsetFetchRequest_7(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchRequestTopic] | None
     if n < 0:
         f1 = None
@@ -217,16 +275,26 @@ def _d_OffsetFetchRequest_7(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]
         for _ in range(n):
             f1e, p = _d_OffsetFetchRequestTopic_3(b, p)
             f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequest(f0, f1, [], False), p
 
 
 def _d_OffsetFetchRequest_8(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchRequestTopic] | None
     if n < 0:
         f1 = None
@@ -237,31 +305,51 @@ def _d_OffsetFetchRequest_8(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]
             f1.append(f1e)
     (f3,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequest(f0, f1, [], f3), p
 
 
 def _d_OffsetFetchRequestTopics_1(b: Buffer, p: int) -> tuple[OffsetFetchRequestTopics, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequestTopics(f0, f1), p
 
 
 def _d_OffsetFetchRequestGroup_2(b: Buffer, p: int) -> tuple[OffsetFetchRequestGroup, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[OffsetFetchRequestTopics] | None
     if n < 0:
         f3 = None
@@ -270,15 +358,25 @@ def _d_OffsetFetchRequestGroup_2(b: Buffer, p: int) -> tuple[OffsetFetchRequestG
         for _ in range(n):
             f3e, p = _d_OffsetFetchRequestTopics_1(b, p)
             f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequestGroup(f0, None, -1, f3), p
 
 
 def _d_OffsetFetchRequest_9(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[OffsetFetchRequestGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -288,10 +386,13 @@ def _d_OffsetFetchRequest_9(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]
         f2.append(f2e)
     (f3,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequest("", [], f2, f3), p
 
 
@@ -300,7 +401,14 @@ def _d_OffsetFetchRequestGroup_3(b: Buffer, p: int) -> tuple[OffsetFetchRequestG
     f1, p = read_compact_nullable_string(b, p)
     (f2,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[OffsetFetchRequestTopics] | None
     if n < 0:
         f3 = None
@@ -309,15 +417,25 @@ def _d_OffsetFetchRequestGroup_3(b: Buffer, p: int) -> tuple[OffsetFetchRequestG
         for _ in range(n):
             f3e, p = _d_OffsetFetchRequestTopics_1(b, p)
             f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequestGroup(f0, f1, f2, f3), p
 
 
 def _d_OffsetFetchRequest_10(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int]:
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[OffsetFetchRequestGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -327,10 +445,13 @@ def _d_OffsetFetchRequest_10(b: Buffer, p: int) -> tuple[OffsetFetchRequest, int
         f2.append(f2e)
     (f3,) = _S0.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchRequest("", [], f2, f3), p
 
 

@@ -140,7 +140,11 @@ def _e_OffsetFetchResponsePartition_2(w: bytearray, o: OffsetFetchResponsePartit
 def _e_OffsetFetchResponseTopic_2(w: bytearray, o: OffsetFetchResponseTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_OffsetFetchResponsePartition_2(w, e_partitions)
     w.append(0)
@@ -149,7 +153,11 @@ def _e_OffsetFetchResponseTopic_2(w: bytearray, o: OffsetFetchResponseTopic) -> 
 def _e_OffsetFetchResponse_4(w: bytearray, o: OffsetFetchResponse) -> None:
     w += _S2.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_OffsetFetchResponseTopic_2(w, e_topics)
     w += _S1.pack(o.error_code)
@@ -166,7 +174,11 @@ def _e_OffsetFetchResponsePartitions_0(w: bytearray, o: OffsetFetchResponseParti
 def _e_OffsetFetchResponseTopics_0(w: bytearray, o: OffsetFetchResponseTopics) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_OffsetFetchResponsePartitions_0(w, e_partitions)
     w.append(0)
@@ -175,7 +187,11 @@ def _e_OffsetFetchResponseTopics_0(w: bytearray, o: OffsetFetchResponseTopics) -
 def _e_OffsetFetchResponseGroup_0(w: bytearray, o: OffsetFetchResponseGroup) -> None:
     write_compact_string(w, o.group_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_OffsetFetchResponseTopics_0(w, e_topics)
     w += _S1.pack(o.error_code)
@@ -185,7 +201,11 @@ def _e_OffsetFetchResponseGroup_0(w: bytearray, o: OffsetFetchResponseGroup) -> 
 def _e_OffsetFetchResponse_5(w: bytearray, o: OffsetFetchResponse) -> None:
     w += _S2.pack(o.throttle_time_ms)
     a_groups = o.groups
-    write_uvarint(w, len(a_groups) + 1)
+    n = len(a_groups) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_groups in a_groups:
         _e_OffsetFetchResponseGroup_0(w, e_groups)
     w.append(0)
@@ -202,7 +222,10 @@ def _d_OffsetFetchResponsePartition_3(b: Buffer, p: int) -> tuple[OffsetFetchRes
 
 def _d_OffsetFetchResponseTopic_3(b: Buffer, p: int) -> tuple[OffsetFetchResponseTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 16)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 16 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -214,7 +237,10 @@ def _d_OffsetFetchResponseTopic_3(b: Buffer, p: int) -> tuple[OffsetFetchRespons
 
 
 def _d_OffsetFetchResponse_6(b: Buffer, p: int) -> tuple[OffsetFetchResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -226,7 +252,10 @@ def _d_OffsetFetchResponse_6(b: Buffer, p: int) -> tuple[OffsetFetchResponse, in
 
 
 def _d_OffsetFetchResponse_7(b: Buffer, p: int) -> tuple[OffsetFetchResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -242,7 +271,10 @@ def _d_OffsetFetchResponse_7(b: Buffer, p: int) -> tuple[OffsetFetchResponse, in
 def _d_OffsetFetchResponse_8(b: Buffer, p: int) -> tuple[OffsetFetchResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -266,7 +298,10 @@ def _d_OffsetFetchResponsePartition_4(b: Buffer, p: int) -> tuple[OffsetFetchRes
 
 def _d_OffsetFetchResponseTopic_4(b: Buffer, p: int) -> tuple[OffsetFetchResponseTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 20)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -280,7 +315,10 @@ def _d_OffsetFetchResponseTopic_4(b: Buffer, p: int) -> tuple[OffsetFetchRespons
 def _d_OffsetFetchResponse_9(b: Buffer, p: int) -> tuple[OffsetFetchResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -299,16 +337,26 @@ def _d_OffsetFetchResponsePartition_5(b: Buffer, p: int) -> tuple[OffsetFetchRes
     f3, p = read_compact_nullable_string(b, p)
     (f4,) = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchResponsePartition(f0, f1, f2, f3, f4), p
 
 
 def _d_OffsetFetchResponseTopic_5(b: Buffer, p: int) -> tuple[OffsetFetchResponseTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -316,17 +364,27 @@ def _d_OffsetFetchResponseTopic_5(b: Buffer, p: int) -> tuple[OffsetFetchRespons
     for _ in range(n):
         f1e, p = _d_OffsetFetchResponsePartition_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchResponseTopic(f0, f1), p
 
 
 def _d_OffsetFetchResponse_10(b: Buffer, p: int) -> tuple[OffsetFetchResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -336,10 +394,13 @@ def _d_OffsetFetchResponse_10(b: Buffer, p: int) -> tuple[OffsetFetchResponse, i
         f1.append(f1e)
     (f2,) = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchResponse(f0, f1, f2, []), p
 
 
@@ -349,16 +410,26 @@ def _d_OffsetFetchResponsePartitions_1(b: Buffer, p: int) -> tuple[OffsetFetchRe
     f3, p = read_compact_nullable_string(b, p)
     (f4,) = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchResponsePartitions(f0, f1, f2, f3, f4), p
 
 
 def _d_OffsetFetchResponseTopics_1(b: Buffer, p: int) -> tuple[OffsetFetchResponseTopics, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponsePartitions]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -366,16 +437,26 @@ def _d_OffsetFetchResponseTopics_1(b: Buffer, p: int) -> tuple[OffsetFetchRespon
     for _ in range(n):
         f1e, p = _d_OffsetFetchResponsePartitions_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchResponseTopics(f0, f1), p
 
 
 def _d_OffsetFetchResponseGroup_1(b: Buffer, p: int) -> tuple[OffsetFetchResponseGroup, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetFetchResponseTopics]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -385,17 +466,27 @@ def _d_OffsetFetchResponseGroup_1(b: Buffer, p: int) -> tuple[OffsetFetchRespons
         f1.append(f1e)
     (f2,) = _S1.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchResponseGroup(f0, f1, f2), p
 
 
 def _d_OffsetFetchResponse_11(b: Buffer, p: int) -> tuple[OffsetFetchResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[OffsetFetchResponseGroup]
     if n < 0:
         raise DecodeError("non-nullable field Groups was serialized as null")
@@ -403,10 +494,13 @@ def _d_OffsetFetchResponse_11(b: Buffer, p: int) -> tuple[OffsetFetchResponse, i
     for _ in range(n):
         f3e, p = _d_OffsetFetchResponseGroup_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetFetchResponse(f0, [], 0, f3), p
 
 

@@ -96,7 +96,11 @@ def _e_OffsetForLeaderPartition_2(w: bytearray, o: OffsetForLeaderPartition) -> 
 def _e_OffsetForLeaderTopic_2(w: bytearray, o: OffsetForLeaderTopic) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_OffsetForLeaderPartition_2(w, e_partitions)
     w.append(0)
@@ -105,7 +109,11 @@ def _e_OffsetForLeaderTopic_2(w: bytearray, o: OffsetForLeaderTopic) -> None:
 def _e_OffsetForLeaderEpochRequest_3(w: bytearray, o: OffsetForLeaderEpochRequest) -> None:
     w += _S2.pack(o.replica_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_OffsetForLeaderTopic_2(w, e_topics)
     w.append(0)
@@ -119,7 +127,10 @@ def _d_OffsetForLeaderPartition_3(b: Buffer, p: int) -> tuple[OffsetForLeaderPar
 
 def _d_OffsetForLeaderTopic_3(b: Buffer, p: int) -> tuple[OffsetForLeaderTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -131,7 +142,10 @@ def _d_OffsetForLeaderTopic_3(b: Buffer, p: int) -> tuple[OffsetForLeaderTopic, 
 
 
 def _d_OffsetForLeaderEpochRequest_4(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -150,7 +164,10 @@ def _d_OffsetForLeaderPartition_4(b: Buffer, p: int) -> tuple[OffsetForLeaderPar
 
 def _d_OffsetForLeaderTopic_4(b: Buffer, p: int) -> tuple[OffsetForLeaderTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -162,7 +179,10 @@ def _d_OffsetForLeaderTopic_4(b: Buffer, p: int) -> tuple[OffsetForLeaderTopic, 
 
 
 def _d_OffsetForLeaderEpochRequest_5(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -176,7 +196,10 @@ def _d_OffsetForLeaderEpochRequest_5(b: Buffer, p: int) -> tuple[OffsetForLeader
 def _d_OffsetForLeaderEpochRequest_6(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -190,16 +213,26 @@ def _d_OffsetForLeaderEpochRequest_6(b: Buffer, p: int) -> tuple[OffsetForLeader
 def _d_OffsetForLeaderPartition_5(b: Buffer, p: int) -> tuple[OffsetForLeaderPartition, int]:
     f0, f1, f2 = _S1.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetForLeaderPartition(f0, f1, f2), p
 
 
 def _d_OffsetForLeaderTopic_5(b: Buffer, p: int) -> tuple[OffsetForLeaderTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 13)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 13 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -207,17 +240,27 @@ def _d_OffsetForLeaderTopic_5(b: Buffer, p: int) -> tuple[OffsetForLeaderTopic, 
     for _ in range(n):
         f1e, p = _d_OffsetForLeaderPartition_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetForLeaderTopic(f0, f1), p
 
 
 def _d_OffsetForLeaderEpochRequest_7(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -225,10 +268,13 @@ def _d_OffsetForLeaderEpochRequest_7(b: Buffer, p: int) -> tuple[OffsetForLeader
     for _ in range(n):
         f1e, p = _d_OffsetForLeaderTopic_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetForLeaderEpochRequest(f0, f1), p
 
 

@@ -97,7 +97,11 @@ def _e_EpochEndOffset_2(w: bytearray, o: EpochEndOffset) -> None:
 def _e_OffsetForLeaderTopicResult_2(w: bytearray, o: OffsetForLeaderTopicResult) -> None:
     write_compact_string(w, o.topic)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_EpochEndOffset_2(w, e_partitions)
     w.append(0)
@@ -106,7 +110,11 @@ def _e_OffsetForLeaderTopicResult_2(w: bytearray, o: OffsetForLeaderTopicResult)
 def _e_OffsetForLeaderEpochResponse_3(w: bytearray, o: OffsetForLeaderEpochResponse) -> None:
     w += _S2.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_OffsetForLeaderTopicResult_2(w, e_topics)
     w.append(0)
@@ -120,7 +128,10 @@ def _d_EpochEndOffset_3(b: Buffer, p: int) -> tuple[EpochEndOffset, int]:
 
 def _d_OffsetForLeaderTopicResult_3(b: Buffer, p: int) -> tuple[OffsetForLeaderTopicResult, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[EpochEndOffset]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -132,7 +143,10 @@ def _d_OffsetForLeaderTopicResult_3(b: Buffer, p: int) -> tuple[OffsetForLeaderT
 
 
 def _d_OffsetForLeaderEpochResponse_4(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -151,7 +165,10 @@ def _d_EpochEndOffset_4(b: Buffer, p: int) -> tuple[EpochEndOffset, int]:
 
 def _d_OffsetForLeaderTopicResult_4(b: Buffer, p: int) -> tuple[OffsetForLeaderTopicResult, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[EpochEndOffset]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -163,7 +180,10 @@ def _d_OffsetForLeaderTopicResult_4(b: Buffer, p: int) -> tuple[OffsetForLeaderT
 
 
 def _d_OffsetForLeaderEpochResponse_5(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -177,7 +197,10 @@ def _d_OffsetForLeaderEpochResponse_5(b: Buffer, p: int) -> tuple[OffsetForLeade
 def _d_OffsetForLeaderEpochResponse_6(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -191,16 +214,26 @@ def _d_OffsetForLeaderEpochResponse_6(b: Buffer, p: int) -> tuple[OffsetForLeade
 def _d_EpochEndOffset_5(b: Buffer, p: int) -> tuple[EpochEndOffset, int]:
     f0, f1, f2, f3 = _S1.unpack_from(b, p)
     p += 18
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return EpochEndOffset(f0, f1, f2, f3), p
 
 
 def _d_OffsetForLeaderTopicResult_5(b: Buffer, p: int) -> tuple[OffsetForLeaderTopicResult, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[EpochEndOffset]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -208,17 +241,27 @@ def _d_OffsetForLeaderTopicResult_5(b: Buffer, p: int) -> tuple[OffsetForLeaderT
     for _ in range(n):
         f1e, p = _d_EpochEndOffset_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetForLeaderTopicResult(f0, f1), p
 
 
 def _d_OffsetForLeaderEpochResponse_7(b: Buffer, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[OffsetForLeaderTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -226,10 +269,13 @@ def _d_OffsetForLeaderEpochResponse_7(b: Buffer, p: int) -> tuple[OffsetForLeade
     for _ in range(n):
         f1e, p = _d_OffsetForLeaderTopicResult_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return OffsetForLeaderEpochResponse(f0, f1), p
 
 

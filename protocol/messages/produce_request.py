@@ -81,7 +81,11 @@ def _e_PartitionProduceData_1(w: bytearray, o: PartitionProduceData) -> None:
 def _e_TopicProduceData_1(w: bytearray, o: TopicProduceData) -> None:
     write_compact_string(w, o.name)
     a_partition_data = o.partition_data
-    write_uvarint(w, len(a_partition_data) + 1)
+    n = len(a_partition_data) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_data in a_partition_data:
         _e_PartitionProduceData_1(w, e_partition_data)
     w.append(0)
@@ -91,7 +95,11 @@ def _e_ProduceRequest_2(w: bytearray, o: ProduceRequest) -> None:
     write_compact_string(w, o.transactional_id)
     w += _S0.pack(o.acks, o.timeout_ms)
     a_topic_data = o.topic_data
-    write_uvarint(w, len(a_topic_data) + 1)
+    n = len(a_topic_data) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_data in a_topic_data:
         _e_TopicProduceData_1(w, e_topic_data)
     w.append(0)
@@ -106,7 +114,10 @@ def _d_PartitionProduceData_2(b: Buffer, p: int) -> tuple[PartitionProduceData, 
 
 def _d_TopicProduceData_2(b: Buffer, p: int) -> tuple[TopicProduceData, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceData]
     if n < 0:
         raise DecodeError("non-nullable field PartitionData was serialized as null")
@@ -120,7 +131,10 @@ def _d_TopicProduceData_2(b: Buffer, p: int) -> tuple[TopicProduceData, int]:
 def _d_ProduceRequest_3(b: Buffer, p: int) -> tuple[ProduceRequest, int]:
     f1, f2 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TopicProduceData]
     if n < 0:
         raise DecodeError("non-nullable field TopicData was serialized as null")
@@ -135,7 +149,10 @@ def _d_ProduceRequest_4(b: Buffer, p: int) -> tuple[ProduceRequest, int]:
     f0, p = read_nullable_string(b, p)
     f1, f2 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TopicProduceData]
     if n < 0:
         raise DecodeError("non-nullable field TopicData was serialized as null")
@@ -150,16 +167,26 @@ def _d_PartitionProduceData_3(b: Buffer, p: int) -> tuple[PartitionProduceData, 
     (f0,) = _S1.unpack_from(b, p)
     p += 4
     f1, p = read_compact_records(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionProduceData(f0, f1), p
 
 
 def _d_TopicProduceData_3(b: Buffer, p: int) -> tuple[TopicProduceData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceData]
     if n < 0:
         raise DecodeError("non-nullable field PartitionData was serialized as null")
@@ -167,10 +194,13 @@ def _d_TopicProduceData_3(b: Buffer, p: int) -> tuple[TopicProduceData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionProduceData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicProduceData(f0, f1), p
 
 
@@ -178,7 +208,14 @@ def _d_ProduceRequest_5(b: Buffer, p: int) -> tuple[ProduceRequest, int]:
     f0, p = read_compact_nullable_string(b, p)
     f1, f2 = _S0.unpack_from(b, p)
     p += 6
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[TopicProduceData]
     if n < 0:
         raise DecodeError("non-nullable field TopicData was serialized as null")
@@ -186,10 +223,13 @@ def _d_ProduceRequest_5(b: Buffer, p: int) -> tuple[ProduceRequest, int]:
     for _ in range(n):
         f3e, p = _d_TopicProduceData_3(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ProduceRequest(f0, f1, f2, f3), p
 
 

@@ -176,7 +176,11 @@ def _e_BatchIndexAndErrorMessage_1(w: bytearray, o: BatchIndexAndErrorMessage) -
 def _e_PartitionProduceResponse_4(w: bytearray, o: PartitionProduceResponse) -> None:
     w += _S3.pack(o.index, o.error_code, o.base_offset, o.log_append_time_ms, o.log_start_offset)
     a_record_errors = o.record_errors
-    write_uvarint(w, len(a_record_errors) + 1)
+    n = len(a_record_errors) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_record_errors in a_record_errors:
         _e_BatchIndexAndErrorMessage_1(w, e_record_errors)
     write_compact_string(w, o.error_message)
@@ -186,7 +190,11 @@ def _e_PartitionProduceResponse_4(w: bytearray, o: PartitionProduceResponse) -> 
 def _e_TopicProduceResponse_4(w: bytearray, o: TopicProduceResponse) -> None:
     write_compact_string(w, o.name)
     a_partition_responses = o.partition_responses
-    write_uvarint(w, len(a_partition_responses) + 1)
+    n = len(a_partition_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_responses in a_partition_responses:
         _e_PartitionProduceResponse_4(w, e_partition_responses)
     w.append(0)
@@ -194,7 +202,11 @@ def _e_TopicProduceResponse_4(w: bytearray, o: TopicProduceResponse) -> None:
 
 def _e_ProduceResponse_5(w: bytearray, o: ProduceResponse) -> None:
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_TopicProduceResponse_4(w, e_responses)
     w += _S1.pack(o.throttle_time_ms)
@@ -209,7 +221,11 @@ def _e_LeaderIdAndEpoch_0(w: bytearray, o: LeaderIdAndEpoch) -> None:
 def _e_PartitionProduceResponse_5(w: bytearray, o: PartitionProduceResponse) -> None:
     w += _S3.pack(o.index, o.error_code, o.base_offset, o.log_append_time_ms, o.log_start_offset)
     a_record_errors = o.record_errors
-    write_uvarint(w, len(a_record_errors) + 1)
+    n = len(a_record_errors) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_record_errors in a_record_errors:
         _e_BatchIndexAndErrorMessage_1(w, e_record_errors)
     write_compact_string(w, o.error_message)
@@ -226,7 +242,11 @@ def _e_PartitionProduceResponse_5(w: bytearray, o: PartitionProduceResponse) -> 
 def _e_TopicProduceResponse_5(w: bytearray, o: TopicProduceResponse) -> None:
     write_compact_string(w, o.name)
     a_partition_responses = o.partition_responses
-    write_uvarint(w, len(a_partition_responses) + 1)
+    n = len(a_partition_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_responses in a_partition_responses:
         _e_PartitionProduceResponse_5(w, e_partition_responses)
     w.append(0)
@@ -242,7 +262,11 @@ def _e_NodeEndpoint_0(w: bytearray, o: NodeEndpoint) -> None:
 
 def _e_ProduceResponse_6(w: bytearray, o: ProduceResponse) -> None:
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_TopicProduceResponse_5(w, e_responses)
     w += _S1.pack(o.throttle_time_ms)
@@ -253,7 +277,11 @@ def _e_ProduceResponse_6(w: bytearray, o: ProduceResponse) -> None:
     if o.node_endpoints:
         t = bytearray()
         a_node_endpoints = o.node_endpoints
-        write_uvarint(t, len(a_node_endpoints) + 1)
+        n = len(a_node_endpoints) + 1
+        if n < 128:
+            t.append(n)
+        else:
+            write_uvarint(t, n)
         for e_node_endpoints in a_node_endpoints:
             _e_NodeEndpoint_0(t, e_node_endpoints)
         write_tagged(w, 0, t)
@@ -267,7 +295,10 @@ def _d_PartitionProduceResponse_6(b: Buffer, p: int) -> tuple[PartitionProduceRe
 
 def _d_TopicProduceResponse_6(b: Buffer, p: int) -> tuple[TopicProduceResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResponses was serialized as null")
@@ -279,7 +310,10 @@ def _d_TopicProduceResponse_6(b: Buffer, p: int) -> tuple[TopicProduceResponse, 
 
 
 def _d_ProduceResponse_7(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -291,7 +325,10 @@ def _d_ProduceResponse_7(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
 
 
 def _d_ProduceResponse_8(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -312,7 +349,10 @@ def _d_PartitionProduceResponse_7(b: Buffer, p: int) -> tuple[PartitionProduceRe
 
 def _d_TopicProduceResponse_7(b: Buffer, p: int) -> tuple[TopicProduceResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 22)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResponses was serialized as null")
@@ -324,7 +364,10 @@ def _d_TopicProduceResponse_7(b: Buffer, p: int) -> tuple[TopicProduceResponse, 
 
 
 def _d_ProduceResponse_9(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -345,7 +388,10 @@ def _d_PartitionProduceResponse_8(b: Buffer, p: int) -> tuple[PartitionProduceRe
 
 def _d_TopicProduceResponse_8(b: Buffer, p: int) -> tuple[TopicProduceResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 30)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResponses was serialized as null")
@@ -357,7 +403,10 @@ def _d_TopicProduceResponse_8(b: Buffer, p: int) -> tuple[TopicProduceResponse, 
 
 
 def _d_ProduceResponse_10(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -380,7 +429,10 @@ def _d_BatchIndexAndErrorMessage_2(b: Buffer, p: int) -> tuple[BatchIndexAndErro
 def _d_PartitionProduceResponse_9(b: Buffer, p: int) -> tuple[PartitionProduceResponse, int]:
     f0, f1, f2, f3, f4 = _S3.unpack_from(b, p)
     p += 30
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[BatchIndexAndErrorMessage]
     if n < 0:
         raise DecodeError("non-nullable field RecordErrors was serialized as null")
@@ -394,7 +446,10 @@ def _d_PartitionProduceResponse_9(b: Buffer, p: int) -> tuple[PartitionProduceRe
 
 def _d_TopicProduceResponse_9(b: Buffer, p: int) -> tuple[TopicProduceResponse, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 36)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 36 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResponses was serialized as null")
@@ -406,7 +461,10 @@ def _d_TopicProduceResponse_9(b: Buffer, p: int) -> tuple[TopicProduceResponse, 
 
 
 def _d_ProduceResponse_11(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -423,17 +481,27 @@ def _d_BatchIndexAndErrorMessage_3(b: Buffer, p: int) -> tuple[BatchIndexAndErro
     (f0,) = _S1.unpack_from(b, p)
     p += 4
     f1, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return BatchIndexAndErrorMessage(f0, f1), p
 
 
 def _d_PartitionProduceResponse_10(b: Buffer, p: int) -> tuple[PartitionProduceResponse, int]:
     f0, f1, f2, f3, f4 = _S3.unpack_from(b, p)
     p += 30
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[BatchIndexAndErrorMessage]
     if n < 0:
         raise DecodeError("non-nullable field RecordErrors was serialized as null")
@@ -442,16 +510,26 @@ def _d_PartitionProduceResponse_10(b: Buffer, p: int) -> tuple[PartitionProduceR
         f5e, p = _d_BatchIndexAndErrorMessage_3(b, p)
         f5.append(f5e)
     f6, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionProduceResponse(f0, f1, f2, f3, f4, f5, f6, LeaderIdAndEpoch()), p
 
 
 def _d_TopicProduceResponse_10(b: Buffer, p: int) -> tuple[TopicProduceResponse, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 33)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 33 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResponses was serialized as null")
@@ -459,15 +537,25 @@ def _d_TopicProduceResponse_10(b: Buffer, p: int) -> tuple[TopicProduceResponse,
     for _ in range(n):
         f1e, p = _d_PartitionProduceResponse_10(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicProduceResponse(f0, f1), p
 
 
 def _d_ProduceResponse_12(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -477,20 +565,26 @@ def _d_ProduceResponse_12(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
         f0.append(f0e)
     (f1,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ProduceResponse(f0, f1, []), p
 
 
 def _d_LeaderIdAndEpoch_1(b: Buffer, p: int) -> tuple[LeaderIdAndEpoch, int]:
     f0, f1 = _S4.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderIdAndEpoch(f0, f1), p
 
 
@@ -498,7 +592,14 @@ def _d_PartitionProduceResponse_11(b: Buffer, p: int) -> tuple[PartitionProduceR
     f7: LeaderIdAndEpoch = LeaderIdAndEpoch()
     f0, f1, f2, f3, f4 = _S3.unpack_from(b, p)
     p += 30
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[BatchIndexAndErrorMessage]
     if n < 0:
         raise DecodeError("non-nullable field RecordErrors was serialized as null")
@@ -507,20 +608,30 @@ def _d_PartitionProduceResponse_11(b: Buffer, p: int) -> tuple[PartitionProduceR
         f5e, p = _d_BatchIndexAndErrorMessage_3(b, p)
         f5.append(f5e)
     f6, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f7, q = _d_LeaderIdAndEpoch_1(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f7, q = _d_LeaderIdAndEpoch_1(b, q)
+                check_tag_end(q, end)
+            p = end
     return PartitionProduceResponse(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 
 def _d_TopicProduceResponse_11(b: Buffer, p: int) -> tuple[TopicProduceResponse, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 33)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 33 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field PartitionResponses was serialized as null")
@@ -528,10 +639,13 @@ def _d_TopicProduceResponse_11(b: Buffer, p: int) -> tuple[TopicProduceResponse,
     for _ in range(n):
         f1e, p = _d_PartitionProduceResponse_11(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicProduceResponse(f0, f1), p
 
 
@@ -542,16 +656,26 @@ def _d_NodeEndpoint_1(b: Buffer, p: int) -> tuple[NodeEndpoint, int]:
     (f2,) = _S1.unpack_from(b, p)
     p += 4
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return NodeEndpoint(f0, f1, f2, f3), p
 
 
 def _d_ProduceResponse_13(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
     f2: list[NodeEndpoint] = []
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicProduceResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -561,20 +685,30 @@ def _d_ProduceResponse_13(b: Buffer, p: int) -> tuple[ProduceResponse, int]:
         f0.append(f0e)
     (f1,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            n, q = read_compact_array_len(b, q, 11)
-            if n < 0:
-                raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
-            f2 = []
-            for _ in range(n):
-                f2e, q = _d_NodeEndpoint_1(b, q)
-                f2.append(f2e)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                n = b[q] - 1
+                if n < 127:
+                    q += 1
+                else:
+                    n, q = read_uvarint(b, q)
+                    n -= 1
+                if n * 11 > len(b) - q:
+                    array_too_long(n, len(b) - q)
+                if n < 0:
+                    raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
+                f2 = []
+                for _ in range(n):
+                    f2e, q = _d_NodeEndpoint_1(b, q)
+                    f2.append(f2e)
+                check_tag_end(q, end)
+            p = end
     return ProduceResponse(f0, f1, f2), p
 
 

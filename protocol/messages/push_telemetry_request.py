@@ -42,10 +42,13 @@ def _d_PushTelemetryRequest_1(b: Buffer, p: int) -> tuple[PushTelemetryRequest, 
     f1, f2, f3 = _S0.unpack_from(b, p)
     p += 6
     f4, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PushTelemetryRequest(f0, f1, f2, f3, f4), p
 
 

@@ -35,10 +35,13 @@ def _e_PushTelemetryResponse_0(w: bytearray, o: PushTelemetryResponse) -> None:
 def _d_PushTelemetryResponse_1(b: Buffer, p: int) -> tuple[PushTelemetryResponse, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PushTelemetryResponse(f0, f1), p
 
 

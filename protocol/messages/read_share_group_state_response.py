@@ -62,7 +62,11 @@ def _e_PartitionResult_0(w: bytearray, o: PartitionResult) -> None:
     write_compact_string(w, o.error_message)
     w += _S1.pack(o.state_epoch, o.start_offset)
     a_state_batches = o.state_batches
-    write_uvarint(w, len(a_state_batches) + 1)
+    n = len(a_state_batches) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_state_batches in a_state_batches:
         _e_StateBatch_0(w, e_state_batches)
     w.append(0)
@@ -71,7 +75,11 @@ def _e_PartitionResult_0(w: bytearray, o: PartitionResult) -> None:
 def _e_ReadStateResult_0(w: bytearray, o: ReadStateResult) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionResult_0(w, e_partitions)
     w.append(0)
@@ -79,7 +87,11 @@ def _e_ReadStateResult_0(w: bytearray, o: ReadStateResult) -> None:
 
 def _e_ReadShareGroupStateResponse_0(w: bytearray, o: ReadShareGroupStateResponse) -> None:
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_ReadStateResult_0(w, e_results)
     w.append(0)
@@ -88,10 +100,13 @@ def _e_ReadShareGroupStateResponse_0(w: bytearray, o: ReadShareGroupStateRespons
 def _d_StateBatch_1(b: Buffer, p: int) -> tuple[StateBatch, int]:
     f0, f1, f2, f3 = _S2.unpack_from(b, p)
     p += 19
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StateBatch(f0, f1, f2, f3), p
 
 
@@ -101,7 +116,14 @@ def _d_PartitionResult_1(b: Buffer, p: int) -> tuple[PartitionResult, int]:
     f2, p = read_compact_nullable_string(b, p)
     f3, f4 = _S1.unpack_from(b, p)
     p += 12
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[StateBatch]
     if n < 0:
         raise DecodeError("non-nullable field StateBatches was serialized as null")
@@ -109,16 +131,26 @@ def _d_PartitionResult_1(b: Buffer, p: int) -> tuple[PartitionResult, int]:
     for _ in range(n):
         f5e, p = _d_StateBatch_1(b, p)
         f5.append(f5e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionResult(f0, f1, f2, f3, f4, f5), p
 
 
 def _d_ReadStateResult_1(b: Buffer, p: int) -> tuple[ReadStateResult, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 21)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 21 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -126,15 +158,25 @@ def _d_ReadStateResult_1(b: Buffer, p: int) -> tuple[ReadStateResult, int]:
     for _ in range(n):
         f1e, p = _d_PartitionResult_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReadStateResult(f0, f1), p
 
 
 def _d_ReadShareGroupStateResponse_1(b: Buffer, p: int) -> tuple[ReadShareGroupStateResponse, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[ReadStateResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -142,10 +184,13 @@ def _d_ReadShareGroupStateResponse_1(b: Buffer, p: int) -> tuple[ReadShareGroupS
     for _ in range(n):
         f0e, p = _d_ReadStateResult_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReadShareGroupStateResponse(f0), p
 
 

@@ -47,7 +47,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_ReadStateSummaryData_0(w: bytearray, o: ReadStateSummaryData) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -56,7 +60,11 @@ def _e_ReadStateSummaryData_0(w: bytearray, o: ReadStateSummaryData) -> None:
 def _e_ReadShareGroupStateSummaryRequest_0(w: bytearray, o: ReadShareGroupStateSummaryRequest) -> None:
     write_compact_string(w, o.group_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_ReadStateSummaryData_0(w, e_topics)
     w.append(0)
@@ -65,16 +73,26 @@ def _e_ReadShareGroupStateSummaryRequest_0(w: bytearray, o: ReadShareGroupStateS
 def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1), p
 
 
 def _d_ReadStateSummaryData_1(b: Buffer, p: int) -> tuple[ReadStateSummaryData, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 9)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -82,10 +100,13 @@ def _d_ReadStateSummaryData_1(b: Buffer, p: int) -> tuple[ReadStateSummaryData, 
     for _ in range(n):
         f1e, p = _d_PartitionData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReadStateSummaryData(f0, f1), p
 
 
@@ -93,7 +114,14 @@ def _d_ReadShareGroupStateSummaryRequest_1(
     b: Buffer, p: int
 ) -> tuple[ReadShareGroupStateSummaryRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[ReadStateSummaryData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -101,10 +129,13 @@ def _d_ReadShareGroupStateSummaryRequest_1(
     for _ in range(n):
         f1e, p = _d_ReadStateSummaryData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReadShareGroupStateSummaryRequest(f0, f1), p
 
 

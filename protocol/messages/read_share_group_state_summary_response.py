@@ -52,7 +52,11 @@ def _e_PartitionResult_0(w: bytearray, o: PartitionResult) -> None:
 def _e_ReadStateSummaryResult_0(w: bytearray, o: ReadStateSummaryResult) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionResult_0(w, e_partitions)
     w.append(0)
@@ -60,7 +64,11 @@ def _e_ReadStateSummaryResult_0(w: bytearray, o: ReadStateSummaryResult) -> None
 
 def _e_ReadShareGroupStateSummaryResponse_0(w: bytearray, o: ReadShareGroupStateSummaryResponse) -> None:
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_ReadStateSummaryResult_0(w, e_results)
     w.append(0)
@@ -72,16 +80,26 @@ def _d_PartitionResult_1(b: Buffer, p: int) -> tuple[PartitionResult, int]:
     f2, p = read_compact_nullable_string(b, p)
     f3, f4 = _S1.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionResult(f0, f1, f2, f3, f4), p
 
 
 def _d_ReadStateSummaryResult_1(b: Buffer, p: int) -> tuple[ReadStateSummaryResult, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -89,17 +107,27 @@ def _d_ReadStateSummaryResult_1(b: Buffer, p: int) -> tuple[ReadStateSummaryResu
     for _ in range(n):
         f1e, p = _d_PartitionResult_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReadStateSummaryResult(f0, f1), p
 
 
 def _d_ReadShareGroupStateSummaryResponse_1(
     b: Buffer, p: int
 ) -> tuple[ReadShareGroupStateSummaryResponse, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[ReadStateSummaryResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -107,10 +135,13 @@ def _d_ReadShareGroupStateSummaryResponse_1(
     for _ in range(n):
         f0e, p = _d_ReadStateSummaryResult_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ReadShareGroupStateSummaryResponse(f0), p
 
 

@@ -40,10 +40,13 @@ def _d_RemoveRaftVoterRequest_1(b: Buffer, p: int) -> tuple[RemoveRaftVoterReque
     (f1,) = _S0.unpack_from(b, p)
     p += 4
     f2, p = read_uuid(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return RemoveRaftVoterRequest(f0, f1, f2), p
 
 

@@ -38,10 +38,13 @@ def _d_RemoveRaftVoterResponse_1(b: Buffer, p: int) -> tuple[RemoveRaftVoterResp
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return RemoveRaftVoterResponse(f0, f1, f2), p
 
 

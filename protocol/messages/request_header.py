@@ -61,10 +61,13 @@ def _d_RequestHeader_5(b: Buffer, p: int) -> tuple[RequestHeader, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 8
     f3, p = read_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return RequestHeader(f0, f1, f2, f3), p
 
 

@@ -44,10 +44,13 @@ def _d_ResponseHeader_2(b: Buffer, p: int) -> tuple[ResponseHeader, int]:
 def _d_ResponseHeader_3(b: Buffer, p: int) -> tuple[ResponseHeader, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ResponseHeader(f0), p
 
 

@@ -40,10 +40,13 @@ def _d_SaslAuthenticateRequest_2(b: Buffer, p: int) -> tuple[SaslAuthenticateReq
 
 def _d_SaslAuthenticateRequest_3(b: Buffer, p: int) -> tuple[SaslAuthenticateRequest, int]:
     f0, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SaslAuthenticateRequest(f0), p
 
 

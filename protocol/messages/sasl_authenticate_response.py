@@ -76,10 +76,13 @@ def _d_SaslAuthenticateResponse_5(b: Buffer, p: int) -> tuple[SaslAuthenticateRe
     f2, p = read_compact_bytes(b, p)
     (f3,) = _S1.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SaslAuthenticateResponse(f0, f1, f2, f3), p
 
 

@@ -38,7 +38,10 @@ def _e_SaslHandshakeResponse_0(w: bytearray, o: SaslHandshakeResponse) -> None:
 def _d_SaslHandshakeResponse_1(b: Buffer, p: int) -> tuple[SaslHandshakeResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 2)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 2 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[str]
     if n < 0:
         raise DecodeError("non-nullable field Mechanisms was serialized as null")

@@ -52,7 +52,11 @@ class ShareAcknowledgeRequest(Message):
 def _e_AcknowledgementBatch_0(w: bytearray, o: AcknowledgementBatch) -> None:
     w += _S1.pack(o.first_offset, o.last_offset)
     a_acknowledge_types = o.acknowledge_types
-    write_uvarint(w, len(a_acknowledge_types) + 1)
+    n = len(a_acknowledge_types) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%db" % len(a_acknowledge_types), *a_acknowledge_types)
     w.append(0)
 
@@ -60,7 +64,11 @@ def _e_AcknowledgementBatch_0(w: bytearray, o: AcknowledgementBatch) -> None:
 def _e_AcknowledgePartition_0(w: bytearray, o: AcknowledgePartition) -> None:
     w += _S0.pack(o.partition_index)
     a_acknowledgement_batches = o.acknowledgement_batches
-    write_uvarint(w, len(a_acknowledgement_batches) + 1)
+    n = len(a_acknowledgement_batches) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_acknowledgement_batches in a_acknowledgement_batches:
         _e_AcknowledgementBatch_0(w, e_acknowledgement_batches)
     w.append(0)
@@ -69,7 +77,11 @@ def _e_AcknowledgePartition_0(w: bytearray, o: AcknowledgePartition) -> None:
 def _e_AcknowledgeTopic_0(w: bytearray, o: AcknowledgeTopic) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_AcknowledgePartition_0(w, e_partitions)
     w.append(0)
@@ -80,7 +92,11 @@ def _e_ShareAcknowledgeRequest_0(w: bytearray, o: ShareAcknowledgeRequest) -> No
     write_compact_string(w, o.member_id)
     w += _S0.pack(o.share_session_epoch)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_AcknowledgeTopic_0(w, e_topics)
     w.append(0)
@@ -89,23 +105,40 @@ def _e_ShareAcknowledgeRequest_0(w: bytearray, o: ShareAcknowledgeRequest) -> No
 def _d_AcknowledgementBatch_1(b: Buffer, p: int) -> tuple[AcknowledgementBatch, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field AcknowledgeTypes was serialized as null")
     f2 = list(struct.unpack_from(">%db" % n, b, p))
     p += n * 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AcknowledgementBatch(f0, f1, f2), p
 
 
 def _d_AcknowledgePartition_1(b: Buffer, p: int) -> tuple[AcknowledgePartition, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AcknowledgementBatch]
     if n < 0:
         raise DecodeError("non-nullable field AcknowledgementBatches was serialized as null")
@@ -113,16 +146,26 @@ def _d_AcknowledgePartition_1(b: Buffer, p: int) -> tuple[AcknowledgePartition, 
     for _ in range(n):
         f1e, p = _d_AcknowledgementBatch_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AcknowledgePartition(f0, f1), p
 
 
 def _d_AcknowledgeTopic_1(b: Buffer, p: int) -> tuple[AcknowledgeTopic, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 6)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[AcknowledgePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -130,10 +173,13 @@ def _d_AcknowledgeTopic_1(b: Buffer, p: int) -> tuple[AcknowledgeTopic, int]:
     for _ in range(n):
         f1e, p = _d_AcknowledgePartition_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AcknowledgeTopic(f0, f1), p
 
 
@@ -142,7 +188,14 @@ def _d_ShareAcknowledgeRequest_1(b: Buffer, p: int) -> tuple[ShareAcknowledgeReq
     f1, p = read_compact_nullable_string(b, p)
     (f2,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[AcknowledgeTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -150,10 +203,13 @@ def _d_ShareAcknowledgeRequest_1(b: Buffer, p: int) -> tuple[ShareAcknowledgeReq
     for _ in range(n):
         f3e, p = _d_AcknowledgeTopic_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareAcknowledgeRequest(f0, f1, f2, f3), p
 
 

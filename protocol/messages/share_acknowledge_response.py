@@ -75,7 +75,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_ShareAcknowledgeTopicResponse_0(w: bytearray, o: ShareAcknowledgeTopicResponse) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -93,11 +97,19 @@ def _e_ShareAcknowledgeResponse_0(w: bytearray, o: ShareAcknowledgeResponse) -> 
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     write_compact_string(w, o.error_message)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_ShareAcknowledgeTopicResponse_0(w, e_responses)
     a_node_endpoints = o.node_endpoints
-    write_uvarint(w, len(a_node_endpoints) + 1)
+    n = len(a_node_endpoints) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_node_endpoints in a_node_endpoints:
         _e_NodeEndpoint_0(w, e_node_endpoints)
     w.append(0)
@@ -106,10 +118,13 @@ def _e_ShareAcknowledgeResponse_0(w: bytearray, o: ShareAcknowledgeResponse) -> 
 def _d_LeaderIdAndEpoch_1(b: Buffer, p: int) -> tuple[LeaderIdAndEpoch, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderIdAndEpoch(f0, f1), p
 
 
@@ -118,16 +133,26 @@ def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     p += 6
     f2, p = read_compact_nullable_string(b, p)
     f3, p = _d_LeaderIdAndEpoch_1(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3), p
 
 
 def _d_ShareAcknowledgeTopicResponse_1(b: Buffer, p: int) -> tuple[ShareAcknowledgeTopicResponse, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 17)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 17 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -135,10 +160,13 @@ def _d_ShareAcknowledgeTopicResponse_1(b: Buffer, p: int) -> tuple[ShareAcknowle
     for _ in range(n):
         f1e, p = _d_PartitionData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareAcknowledgeTopicResponse(f0, f1), p
 
 
@@ -149,10 +177,13 @@ def _d_NodeEndpoint_1(b: Buffer, p: int) -> tuple[NodeEndpoint, int]:
     (f2,) = _S2.unpack_from(b, p)
     p += 4
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return NodeEndpoint(f0, f1, f2, f3), p
 
 
@@ -160,7 +191,14 @@ def _d_ShareAcknowledgeResponse_1(b: Buffer, p: int) -> tuple[ShareAcknowledgeRe
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[ShareAcknowledgeTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -168,7 +206,14 @@ def _d_ShareAcknowledgeResponse_1(b: Buffer, p: int) -> tuple[ShareAcknowledgeRe
     for _ in range(n):
         f3e, p = _d_ShareAcknowledgeTopicResponse_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[NodeEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
@@ -176,10 +221,13 @@ def _d_ShareAcknowledgeResponse_1(b: Buffer, p: int) -> tuple[ShareAcknowledgeRe
     for _ in range(n):
         f4e, p = _d_NodeEndpoint_1(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareAcknowledgeResponse(f0, f1, f2, f3, f4), p
 
 

@@ -64,7 +64,11 @@ class ShareFetchRequest(Message):
 def _e_AcknowledgementBatch_0(w: bytearray, o: AcknowledgementBatch) -> None:
     w += _S2.pack(o.first_offset, o.last_offset)
     a_acknowledge_types = o.acknowledge_types
-    write_uvarint(w, len(a_acknowledge_types) + 1)
+    n = len(a_acknowledge_types) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%db" % len(a_acknowledge_types), *a_acknowledge_types)
     w.append(0)
 
@@ -72,7 +76,11 @@ def _e_AcknowledgementBatch_0(w: bytearray, o: AcknowledgementBatch) -> None:
 def _e_FetchPartition_0(w: bytearray, o: FetchPartition) -> None:
     w += _S1.pack(o.partition_index, o.partition_max_bytes)
     a_acknowledgement_batches = o.acknowledgement_batches
-    write_uvarint(w, len(a_acknowledgement_batches) + 1)
+    n = len(a_acknowledgement_batches) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_acknowledgement_batches in a_acknowledgement_batches:
         _e_AcknowledgementBatch_0(w, e_acknowledgement_batches)
     w.append(0)
@@ -81,7 +89,11 @@ def _e_FetchPartition_0(w: bytearray, o: FetchPartition) -> None:
 def _e_FetchTopic_0(w: bytearray, o: FetchTopic) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_FetchPartition_0(w, e_partitions)
     w.append(0)
@@ -90,7 +102,11 @@ def _e_FetchTopic_0(w: bytearray, o: FetchTopic) -> None:
 def _e_ForgottenTopic_0(w: bytearray, o: ForgottenTopic) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
@@ -100,11 +116,19 @@ def _e_ShareFetchRequest_0(w: bytearray, o: ShareFetchRequest) -> None:
     write_compact_string(w, o.member_id)
     w += _S0.pack(o.share_session_epoch, o.max_wait_ms, o.min_bytes, o.max_bytes)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_FetchTopic_0(w, e_topics)
     a_forgotten_topics_data = o.forgotten_topics_data
-    write_uvarint(w, len(a_forgotten_topics_data) + 1)
+    n = len(a_forgotten_topics_data) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_forgotten_topics_data in a_forgotten_topics_data:
         _e_ForgottenTopic_0(w, e_forgotten_topics_data)
     w.append(0)
@@ -113,23 +137,40 @@ def _e_ShareFetchRequest_0(w: bytearray, o: ShareFetchRequest) -> None:
 def _d_AcknowledgementBatch_1(b: Buffer, p: int) -> tuple[AcknowledgementBatch, int]:
     f0, f1 = _S2.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[int]
     if n < 0:
         raise DecodeError("non-nullable field AcknowledgeTypes was serialized as null")
     f2 = list(struct.unpack_from(">%db" % n, b, p))
     p += n * 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AcknowledgementBatch(f0, f1, f2), p
 
 
 def _d_FetchPartition_1(b: Buffer, p: int) -> tuple[FetchPartition, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[AcknowledgementBatch]
     if n < 0:
         raise DecodeError("non-nullable field AcknowledgementBatches was serialized as null")
@@ -137,16 +178,26 @@ def _d_FetchPartition_1(b: Buffer, p: int) -> tuple[FetchPartition, int]:
     for _ in range(n):
         f2e, p = _d_AcknowledgementBatch_1(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchPartition(f0, f1, f2), p
 
 
 def _d_FetchTopic_1(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[FetchPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -154,25 +205,38 @@ def _d_FetchTopic_1(b: Buffer, p: int) -> tuple[FetchTopic, int]:
     for _ in range(n):
         f1e, p = _d_FetchPartition_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FetchTopic(f0, f1), p
 
 
 def _d_ForgottenTopic_1(b: Buffer, p: int) -> tuple[ForgottenTopic, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ForgottenTopic(f0, f1), p
 
 
@@ -181,7 +245,14 @@ def _d_ShareFetchRequest_1(b: Buffer, p: int) -> tuple[ShareFetchRequest, int]:
     f1, p = read_compact_nullable_string(b, p)
     f2, f3, f4, f5 = _S0.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[FetchTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -189,7 +260,14 @@ def _d_ShareFetchRequest_1(b: Buffer, p: int) -> tuple[ShareFetchRequest, int]:
     for _ in range(n):
         f6e, p = _d_FetchTopic_1(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[ForgottenTopic]
     if n < 0:
         raise DecodeError("non-nullable field ForgottenTopicsData was serialized as null")
@@ -197,10 +275,13 @@ def _d_ShareFetchRequest_1(b: Buffer, p: int) -> tuple[ShareFetchRequest, int]:
     for _ in range(n):
         f7e, p = _d_ForgottenTopic_1(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareFetchRequest(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 

@@ -91,7 +91,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
     _e_LeaderIdAndEpoch_0(w, o.current_leader)
     write_compact_records(w, o.records)
     a_acquired_records = o.acquired_records
-    write_uvarint(w, len(a_acquired_records) + 1)
+    n = len(a_acquired_records) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_acquired_records in a_acquired_records:
         _e_AcquiredRecords_0(w, e_acquired_records)
     w.append(0)
@@ -100,7 +104,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_ShareFetchableTopicResponse_0(w: bytearray, o: ShareFetchableTopicResponse) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -118,11 +126,19 @@ def _e_ShareFetchResponse_0(w: bytearray, o: ShareFetchResponse) -> None:
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     write_compact_string(w, o.error_message)
     a_responses = o.responses
-    write_uvarint(w, len(a_responses) + 1)
+    n = len(a_responses) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_responses in a_responses:
         _e_ShareFetchableTopicResponse_0(w, e_responses)
     a_node_endpoints = o.node_endpoints
-    write_uvarint(w, len(a_node_endpoints) + 1)
+    n = len(a_node_endpoints) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_node_endpoints in a_node_endpoints:
         _e_NodeEndpoint_0(w, e_node_endpoints)
     w.append(0)
@@ -131,20 +147,26 @@ def _e_ShareFetchResponse_0(w: bytearray, o: ShareFetchResponse) -> None:
 def _d_LeaderIdAndEpoch_1(b: Buffer, p: int) -> tuple[LeaderIdAndEpoch, int]:
     f0, f1 = _S2.unpack_from(b, p)
     p += 8
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return LeaderIdAndEpoch(f0, f1), p
 
 
 def _d_AcquiredRecords_1(b: Buffer, p: int) -> tuple[AcquiredRecords, int]:
     f0, f1, f2 = _S3.unpack_from(b, p)
     p += 18
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return AcquiredRecords(f0, f1, f2), p
 
 
@@ -157,7 +179,14 @@ def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f4, p = read_compact_nullable_string(b, p)
     f5, p = _d_LeaderIdAndEpoch_1(b, p)
     f6, p = read_compact_records(b, p)
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[AcquiredRecords]
     if n < 0:
         raise DecodeError("non-nullable field AcquiredRecords was serialized as null")
@@ -165,16 +194,26 @@ def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f7e, p = _d_AcquiredRecords_1(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 
 def _d_ShareFetchableTopicResponse_1(b: Buffer, p: int) -> tuple[ShareFetchableTopicResponse, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 22)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -182,10 +221,13 @@ def _d_ShareFetchableTopicResponse_1(b: Buffer, p: int) -> tuple[ShareFetchableT
     for _ in range(n):
         f1e, p = _d_PartitionData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareFetchableTopicResponse(f0, f1), p
 
 
@@ -196,10 +238,13 @@ def _d_NodeEndpoint_1(b: Buffer, p: int) -> tuple[NodeEndpoint, int]:
     (f2,) = _S4.unpack_from(b, p)
     p += 4
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return NodeEndpoint(f0, f1, f2, f3), p
 
 
@@ -207,7 +252,14 @@ def _d_ShareFetchResponse_1(b: Buffer, p: int) -> tuple[ShareFetchResponse, int]
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[ShareFetchableTopicResponse]
     if n < 0:
         raise DecodeError("non-nullable field Responses was serialized as null")
@@ -215,7 +267,14 @@ def _d_ShareFetchResponse_1(b: Buffer, p: int) -> tuple[ShareFetchResponse, int]
     for _ in range(n):
         f3e, p = _d_ShareFetchableTopicResponse_1(b, p)
         f3.append(f3e)
-    n, p = read_compact_array_len(b, p, 11)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 11 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[NodeEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field NodeEndpoints was serialized as null")
@@ -223,10 +282,13 @@ def _d_ShareFetchResponse_1(b: Buffer, p: int) -> tuple[ShareFetchResponse, int]
     for _ in range(n):
         f4e, p = _d_NodeEndpoint_1(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareFetchResponse(f0, f1, f2, f3, f4), p
 
 

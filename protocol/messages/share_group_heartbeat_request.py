@@ -39,7 +39,11 @@ def _e_ShareGroupHeartbeatRequest_0(w: bytearray, o: ShareGroupHeartbeatRequest)
     if a_subscribed_topic_names is None:
         w.append(0)
     else:
-        write_uvarint(w, len(a_subscribed_topic_names) + 1)
+        n = len(a_subscribed_topic_names) + 1
+        if n < 128:
+            w.append(n)
+        else:
+            write_uvarint(w, n)
         for e_subscribed_topic_names in a_subscribed_topic_names:
             write_compact_string(w, e_subscribed_topic_names)
     w.append(0)
@@ -51,7 +55,14 @@ def _d_ShareGroupHeartbeatRequest_1(b: Buffer, p: int) -> tuple[ShareGroupHeartb
     (f2,) = _S0.unpack_from(b, p)
     p += 4
     f3, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 1)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 1 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[str] | None
     if n < 0:
         f4 = None
@@ -60,10 +71,13 @@ def _d_ShareGroupHeartbeatRequest_1(b: Buffer, p: int) -> tuple[ShareGroupHeartb
         for _ in range(n):
             f4e, p = read_compact_string(b, p)
             f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareGroupHeartbeatRequest(f0, f1, f2, f3, f4), p
 
 

@@ -47,14 +47,22 @@ class ShareGroupHeartbeatResponse(Message):
 def _e_TopicPartitions_0(w: bytearray, o: TopicPartitions) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partitions), *a_partitions)
     w.append(0)
 
 
 def _e_Assignment_0(w: bytearray, o: Assignment) -> None:
     a_topic_partitions = o.topic_partitions
-    write_uvarint(w, len(a_topic_partitions) + 1)
+    n = len(a_topic_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_partitions in a_topic_partitions:
         _e_TopicPartitions_0(w, e_topic_partitions)
     w.append(0)
@@ -75,21 +83,38 @@ def _e_ShareGroupHeartbeatResponse_0(w: bytearray, o: ShareGroupHeartbeatRespons
 
 def _d_TopicPartitions_1(b: Buffer, p: int) -> tuple[TopicPartitions, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicPartitions(f0, f1), p
 
 
 def _d_Assignment_1(b: Buffer, p: int) -> tuple[Assignment, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[TopicPartitions]
     if n < 0:
         raise DecodeError("non-nullable field TopicPartitions was serialized as null")
@@ -97,10 +122,13 @@ def _d_Assignment_1(b: Buffer, p: int) -> tuple[Assignment, int]:
     for _ in range(n):
         f0e, p = _d_TopicPartitions_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Assignment(f0), p
 
 
@@ -117,10 +145,13 @@ def _d_ShareGroupHeartbeatResponse_1(b: Buffer, p: int) -> tuple[ShareGroupHeart
         f6 = None
     else:
         f6, p = _d_Assignment_1(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return ShareGroupHeartbeatResponse(f0, f1, f2, f3, f4, f5, f6), p
 
 

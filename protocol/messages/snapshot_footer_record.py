@@ -34,10 +34,13 @@ def _e_SnapshotFooterRecord_0(w: bytearray, o: SnapshotFooterRecord) -> None:
 def _d_SnapshotFooterRecord_1(b: Buffer, p: int) -> tuple[SnapshotFooterRecord, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SnapshotFooterRecord(f0), p
 
 

@@ -35,10 +35,13 @@ def _e_SnapshotHeaderRecord_0(w: bytearray, o: SnapshotHeaderRecord) -> None:
 def _d_SnapshotHeaderRecord_1(b: Buffer, p: int) -> tuple[SnapshotHeaderRecord, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 10
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SnapshotHeaderRecord(f0, f1), p
 
 

@@ -93,7 +93,11 @@ def _e_StopReplicaRequest_1(w: bytearray, o: StopReplicaRequest) -> None:
 def _e_StopReplicaTopicV1_1(w: bytearray, o: StopReplicaTopicV1) -> None:
     write_compact_string(w, o.name)
     a_partition_indexes = o.partition_indexes
-    write_uvarint(w, len(a_partition_indexes) + 1)
+    n = len(a_partition_indexes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partition_indexes), *a_partition_indexes)
     w.append(0)
 
@@ -101,7 +105,11 @@ def _e_StopReplicaTopicV1_1(w: bytearray, o: StopReplicaTopicV1) -> None:
 def _e_StopReplicaRequest_2(w: bytearray, o: StopReplicaRequest) -> None:
     w += _S2.pack(o.controller_id, o.controller_epoch, o.broker_epoch, o.delete_partitions)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_StopReplicaTopicV1_1(w, e_topics)
     w.append(0)
@@ -115,7 +123,11 @@ def _e_StopReplicaPartitionState_0(w: bytearray, o: StopReplicaPartitionState) -
 def _e_StopReplicaTopicState_0(w: bytearray, o: StopReplicaTopicState) -> None:
     write_compact_string(w, o.topic_name)
     a_partition_states = o.partition_states
-    write_uvarint(w, len(a_partition_states) + 1)
+    n = len(a_partition_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_states in a_partition_states:
         _e_StopReplicaPartitionState_0(w, e_partition_states)
     w.append(0)
@@ -124,7 +136,11 @@ def _e_StopReplicaTopicState_0(w: bytearray, o: StopReplicaTopicState) -> None:
 def _e_StopReplicaRequest_3(w: bytearray, o: StopReplicaRequest) -> None:
     w += _S3.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_StopReplicaTopicState_0(w, e_topic_states)
     w.append(0)
@@ -133,7 +149,11 @@ def _e_StopReplicaRequest_3(w: bytearray, o: StopReplicaRequest) -> None:
 def _e_StopReplicaRequest_4(w: bytearray, o: StopReplicaRequest) -> None:
     w += _S4.pack(o.controller_id, o.is_k_raft_controller, o.controller_epoch, o.broker_epoch)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_StopReplicaTopicState_0(w, e_topic_states)
     w.append(0)
@@ -149,7 +169,10 @@ def _d_StopReplicaPartitionV0_1(b: Buffer, p: int) -> tuple[StopReplicaPartition
 def _d_StopReplicaRequest_5(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]:
     f0, f2, f4 = _S0.unpack_from(b, p)
     p += 9
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[StopReplicaPartitionV0]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitions was serialized as null")
@@ -162,7 +185,10 @@ def _d_StopReplicaRequest_5(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]
 
 def _d_StopReplicaTopicV1_2(b: Buffer, p: int) -> tuple[StopReplicaTopicV1, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
@@ -174,7 +200,10 @@ def _d_StopReplicaTopicV1_2(b: Buffer, p: int) -> tuple[StopReplicaTopicV1, int]
 def _d_StopReplicaRequest_6(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]:
     f0, f2, f3, f4 = _S2.unpack_from(b, p)
     p += 17
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[StopReplicaTopicV1]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -187,23 +216,40 @@ def _d_StopReplicaRequest_6(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]
 
 def _d_StopReplicaTopicV1_3(b: Buffer, p: int) -> tuple[StopReplicaTopicV1, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaTopicV1(f0, f1), p
 
 
 def _d_StopReplicaRequest_7(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]:
     f0, f2, f3, f4 = _S2.unpack_from(b, p)
     p += 17
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[StopReplicaTopicV1]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -211,26 +257,39 @@ def _d_StopReplicaRequest_7(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]
     for _ in range(n):
         f6e, p = _d_StopReplicaTopicV1_3(b, p)
         f6.append(f6e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaRequest(f0, False, f2, f3, f4, [], f6, []), p
 
 
 def _d_StopReplicaPartitionState_1(b: Buffer, p: int) -> tuple[StopReplicaPartitionState, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 9
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaPartitionState(f0, f1, f2), p
 
 
 def _d_StopReplicaTopicState_1(b: Buffer, p: int) -> tuple[StopReplicaTopicState, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[StopReplicaPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -238,17 +297,27 @@ def _d_StopReplicaTopicState_1(b: Buffer, p: int) -> tuple[StopReplicaTopicState
     for _ in range(n):
         f1e, p = _d_StopReplicaPartitionState_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaTopicState(f0, f1), p
 
 
 def _d_StopReplicaRequest_8(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]:
     f0, f2, f3 = _S3.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[StopReplicaTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -256,17 +325,27 @@ def _d_StopReplicaRequest_8(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]
     for _ in range(n):
         f7e, p = _d_StopReplicaTopicState_1(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaRequest(f0, False, f2, f3, False, [], [], f7), p
 
 
 def _d_StopReplicaRequest_9(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]:
     f0, f1, f2, f3 = _S4.unpack_from(b, p)
     p += 17
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[StopReplicaTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -274,10 +353,13 @@ def _d_StopReplicaRequest_9(b: Buffer, p: int) -> tuple[StopReplicaRequest, int]
     for _ in range(n):
         f7e, p = _d_StopReplicaTopicState_1(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaRequest(f0, f1, f2, f3, False, [], [], f7), p
 
 

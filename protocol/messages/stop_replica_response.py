@@ -57,7 +57,11 @@ def _e_StopReplicaPartitionError_1(w: bytearray, o: StopReplicaPartitionError) -
 def _e_StopReplicaResponse_1(w: bytearray, o: StopReplicaResponse) -> None:
     w += _S0.pack(o.error_code)
     a_partition_errors = o.partition_errors
-    write_uvarint(w, len(a_partition_errors) + 1)
+    n = len(a_partition_errors) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_errors in a_partition_errors:
         _e_StopReplicaPartitionError_1(w, e_partition_errors)
     w.append(0)
@@ -73,7 +77,10 @@ def _d_StopReplicaPartitionError_2(b: Buffer, p: int) -> tuple[StopReplicaPartit
 def _d_StopReplicaResponse_2(b: Buffer, p: int) -> tuple[StopReplicaResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[StopReplicaPartitionError]
     if n < 0:
         raise DecodeError("non-nullable field PartitionErrors was serialized as null")
@@ -88,17 +95,27 @@ def _d_StopReplicaPartitionError_3(b: Buffer, p: int) -> tuple[StopReplicaPartit
     f0, p = read_compact_string(b, p)
     f1, f2 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaPartitionError(f0, f1, f2), p
 
 
 def _d_StopReplicaResponse_3(b: Buffer, p: int) -> tuple[StopReplicaResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[StopReplicaPartitionError]
     if n < 0:
         raise DecodeError("non-nullable field PartitionErrors was serialized as null")
@@ -106,10 +123,13 @@ def _d_StopReplicaResponse_3(b: Buffer, p: int) -> tuple[StopReplicaResponse, in
     for _ in range(n):
         f1e, p = _d_StopReplicaPartitionError_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StopReplicaResponse(f0, f1), p
 
 

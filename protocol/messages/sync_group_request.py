@@ -76,7 +76,11 @@ def _e_SyncGroupRequest_2(w: bytearray, o: SyncGroupRequest) -> None:
     write_compact_string(w, o.member_id)
     write_compact_string(w, o.group_instance_id)
     a_assignments = o.assignments
-    write_uvarint(w, len(a_assignments) + 1)
+    n = len(a_assignments) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_assignments in a_assignments:
         _e_SyncGroupRequestAssignment_1(w, e_assignments)
     w.append(0)
@@ -90,7 +94,11 @@ def _e_SyncGroupRequest_3(w: bytearray, o: SyncGroupRequest) -> None:
     write_compact_string(w, o.protocol_type)
     write_compact_string(w, o.protocol_name)
     a_assignments = o.assignments
-    write_uvarint(w, len(a_assignments) + 1)
+    n = len(a_assignments) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_assignments in a_assignments:
         _e_SyncGroupRequestAssignment_1(w, e_assignments)
     w.append(0)
@@ -107,7 +115,10 @@ def _d_SyncGroupRequest_4(b: Buffer, p: int) -> tuple[SyncGroupRequest, int]:
     (f1,) = _S0.unpack_from(b, p)
     p += 4
     f2, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[SyncGroupRequestAssignment]
     if n < 0:
         raise DecodeError("non-nullable field Assignments was serialized as null")
@@ -124,7 +135,10 @@ def _d_SyncGroupRequest_5(b: Buffer, p: int) -> tuple[SyncGroupRequest, int]:
     p += 4
     f2, p = read_string(b, p)
     f3, p = read_nullable_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[SyncGroupRequestAssignment]
     if n < 0:
         raise DecodeError("non-nullable field Assignments was serialized as null")
@@ -138,10 +152,13 @@ def _d_SyncGroupRequest_5(b: Buffer, p: int) -> tuple[SyncGroupRequest, int]:
 def _d_SyncGroupRequestAssignment_3(b: Buffer, p: int) -> tuple[SyncGroupRequestAssignment, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SyncGroupRequestAssignment(f0, f1), p
 
 
@@ -151,7 +168,14 @@ def _d_SyncGroupRequest_6(b: Buffer, p: int) -> tuple[SyncGroupRequest, int]:
     p += 4
     f2, p = read_compact_string(b, p)
     f3, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[SyncGroupRequestAssignment]
     if n < 0:
         raise DecodeError("non-nullable field Assignments was serialized as null")
@@ -159,10 +183,13 @@ def _d_SyncGroupRequest_6(b: Buffer, p: int) -> tuple[SyncGroupRequest, int]:
     for _ in range(n):
         f6e, p = _d_SyncGroupRequestAssignment_3(b, p)
         f6.append(f6e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SyncGroupRequest(f0, f1, f2, f3, None, None, f6), p
 
 
@@ -174,7 +201,14 @@ def _d_SyncGroupRequest_7(b: Buffer, p: int) -> tuple[SyncGroupRequest, int]:
     f3, p = read_compact_nullable_string(b, p)
     f4, p = read_compact_nullable_string(b, p)
     f5, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[SyncGroupRequestAssignment]
     if n < 0:
         raise DecodeError("non-nullable field Assignments was serialized as null")
@@ -182,10 +216,13 @@ def _d_SyncGroupRequest_7(b: Buffer, p: int) -> tuple[SyncGroupRequest, int]:
     for _ in range(n):
         f6e, p = _d_SyncGroupRequestAssignment_3(b, p)
         f6.append(f6e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SyncGroupRequest(f0, f1, f2, f3, f4, f5, f6), p
 
 

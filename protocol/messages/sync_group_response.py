@@ -73,10 +73,13 @@ def _d_SyncGroupResponse_6(b: Buffer, p: int) -> tuple[SyncGroupResponse, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
     f4, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SyncGroupResponse(f0, f1, None, None, f4), p
 
 
@@ -86,10 +89,13 @@ def _d_SyncGroupResponse_7(b: Buffer, p: int) -> tuple[SyncGroupResponse, int]:
     f2, p = read_compact_nullable_string(b, p)
     f3, p = read_compact_nullable_string(b, p)
     f4, p = read_compact_bytes(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return SyncGroupResponse(f0, f1, f2, f3, f4), p
 
 

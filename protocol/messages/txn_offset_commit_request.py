@@ -105,7 +105,11 @@ def _e_TxnOffsetCommitRequestPartition_2(w: bytearray, o: TxnOffsetCommitRequest
 def _e_TxnOffsetCommitRequestTopic_2(w: bytearray, o: TxnOffsetCommitRequestTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_TxnOffsetCommitRequestPartition_2(w, e_partitions)
     w.append(0)
@@ -118,7 +122,11 @@ def _e_TxnOffsetCommitRequest_2(w: bytearray, o: TxnOffsetCommitRequest) -> None
     write_compact_string(w, o.member_id)
     write_compact_string(w, o.group_instance_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TxnOffsetCommitRequestTopic_2(w, e_topics)
     w.append(0)
@@ -133,7 +141,10 @@ def _d_TxnOffsetCommitRequestPartition_3(b: Buffer, p: int) -> tuple[TxnOffsetCo
 
 def _d_TxnOffsetCommitRequestTopic_3(b: Buffer, p: int) -> tuple[TxnOffsetCommitRequestTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 14)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 14 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TxnOffsetCommitRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -149,7 +160,10 @@ def _d_TxnOffsetCommitRequest_3(b: Buffer, p: int) -> tuple[TxnOffsetCommitReque
     f1, p = read_string(b, p)
     f2, f3 = _S0.unpack_from(b, p)
     p += 10
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[TxnOffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -169,7 +183,10 @@ def _d_TxnOffsetCommitRequestPartition_4(b: Buffer, p: int) -> tuple[TxnOffsetCo
 
 def _d_TxnOffsetCommitRequestTopic_4(b: Buffer, p: int) -> tuple[TxnOffsetCommitRequestTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 18)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TxnOffsetCommitRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -185,7 +202,10 @@ def _d_TxnOffsetCommitRequest_4(b: Buffer, p: int) -> tuple[TxnOffsetCommitReque
     f1, p = read_string(b, p)
     f2, f3 = _S0.unpack_from(b, p)
     p += 10
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[TxnOffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -200,16 +220,26 @@ def _d_TxnOffsetCommitRequestPartition_5(b: Buffer, p: int) -> tuple[TxnOffsetCo
     f0, f1, f2 = _S2.unpack_from(b, p)
     p += 16
     f3, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TxnOffsetCommitRequestPartition(f0, f1, f2, f3), p
 
 
 def _d_TxnOffsetCommitRequestTopic_5(b: Buffer, p: int) -> tuple[TxnOffsetCommitRequestTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TxnOffsetCommitRequestPartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -217,10 +247,13 @@ def _d_TxnOffsetCommitRequestTopic_5(b: Buffer, p: int) -> tuple[TxnOffsetCommit
     for _ in range(n):
         f1e, p = _d_TxnOffsetCommitRequestPartition_5(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TxnOffsetCommitRequestTopic(f0, f1), p
 
 
@@ -231,7 +264,14 @@ def _d_TxnOffsetCommitRequest_5(b: Buffer, p: int) -> tuple[TxnOffsetCommitReque
     p += 14
     f5, p = read_compact_string(b, p)
     f6, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[TxnOffsetCommitRequestTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -239,10 +279,13 @@ def _d_TxnOffsetCommitRequest_5(b: Buffer, p: int) -> tuple[TxnOffsetCommitReque
     for _ in range(n):
         f7e, p = _d_TxnOffsetCommitRequestTopic_5(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TxnOffsetCommitRequest(f0, f1, f2, f3, f4, f5, f6, f7), p
 
 

@@ -68,7 +68,11 @@ def _e_TxnOffsetCommitResponsePartition_1(w: bytearray, o: TxnOffsetCommitRespon
 def _e_TxnOffsetCommitResponseTopic_1(w: bytearray, o: TxnOffsetCommitResponseTopic) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_TxnOffsetCommitResponsePartition_1(w, e_partitions)
     w.append(0)
@@ -77,7 +81,11 @@ def _e_TxnOffsetCommitResponseTopic_1(w: bytearray, o: TxnOffsetCommitResponseTo
 def _e_TxnOffsetCommitResponse_1(w: bytearray, o: TxnOffsetCommitResponse) -> None:
     w += _S0.pack(o.throttle_time_ms)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TxnOffsetCommitResponseTopic_1(w, e_topics)
     w.append(0)
@@ -91,7 +99,10 @@ def _d_TxnOffsetCommitResponsePartition_2(b: Buffer, p: int) -> tuple[TxnOffsetC
 
 def _d_TxnOffsetCommitResponseTopic_2(b: Buffer, p: int) -> tuple[TxnOffsetCommitResponseTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TxnOffsetCommitResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -105,7 +116,10 @@ def _d_TxnOffsetCommitResponseTopic_2(b: Buffer, p: int) -> tuple[TxnOffsetCommi
 def _d_TxnOffsetCommitResponse_2(b: Buffer, p: int) -> tuple[TxnOffsetCommitResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TxnOffsetCommitResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -119,16 +133,26 @@ def _d_TxnOffsetCommitResponse_2(b: Buffer, p: int) -> tuple[TxnOffsetCommitResp
 def _d_TxnOffsetCommitResponsePartition_3(b: Buffer, p: int) -> tuple[TxnOffsetCommitResponsePartition, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TxnOffsetCommitResponsePartition(f0, f1), p
 
 
 def _d_TxnOffsetCommitResponseTopic_3(b: Buffer, p: int) -> tuple[TxnOffsetCommitResponseTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TxnOffsetCommitResponsePartition]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -136,17 +160,27 @@ def _d_TxnOffsetCommitResponseTopic_3(b: Buffer, p: int) -> tuple[TxnOffsetCommi
     for _ in range(n):
         f1e, p = _d_TxnOffsetCommitResponsePartition_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TxnOffsetCommitResponseTopic(f0, f1), p
 
 
 def _d_TxnOffsetCommitResponse_3(b: Buffer, p: int) -> tuple[TxnOffsetCommitResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[TxnOffsetCommitResponseTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -154,10 +188,13 @@ def _d_TxnOffsetCommitResponse_3(b: Buffer, p: int) -> tuple[TxnOffsetCommitResp
     for _ in range(n):
         f1e, p = _d_TxnOffsetCommitResponseTopic_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TxnOffsetCommitResponse(f0, f1), p
 
 

@@ -48,7 +48,11 @@ def _e_FeatureUpdateKey_0(w: bytearray, o: FeatureUpdateKey) -> None:
 def _e_UpdateFeaturesRequest_0(w: bytearray, o: UpdateFeaturesRequest) -> None:
     w += _S0.pack(o.timeout_ms)
     a_feature_updates = o.feature_updates
-    write_uvarint(w, len(a_feature_updates) + 1)
+    n = len(a_feature_updates) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_feature_updates in a_feature_updates:
         _e_FeatureUpdateKey_0(w, e_feature_updates)
     w.append(0)
@@ -63,7 +67,11 @@ def _e_FeatureUpdateKey_1(w: bytearray, o: FeatureUpdateKey) -> None:
 def _e_UpdateFeaturesRequest_1(w: bytearray, o: UpdateFeaturesRequest) -> None:
     w += _S0.pack(o.timeout_ms)
     a_feature_updates = o.feature_updates
-    write_uvarint(w, len(a_feature_updates) + 1)
+    n = len(a_feature_updates) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_feature_updates in a_feature_updates:
         _e_FeatureUpdateKey_1(w, e_feature_updates)
     w += _S3.pack(o.validate_only)
@@ -74,17 +82,27 @@ def _d_FeatureUpdateKey_2(b: Buffer, p: int) -> tuple[FeatureUpdateKey, int]:
     f0, p = read_compact_string(b, p)
     f1, f2 = _S1.unpack_from(b, p)
     p += 3
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FeatureUpdateKey(f0, f1, f2, 1), p
 
 
 def _d_UpdateFeaturesRequest_2(b: Buffer, p: int) -> tuple[UpdateFeaturesRequest, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[FeatureUpdateKey]
     if n < 0:
         raise DecodeError("non-nullable field FeatureUpdates was serialized as null")
@@ -92,10 +110,13 @@ def _d_UpdateFeaturesRequest_2(b: Buffer, p: int) -> tuple[UpdateFeaturesRequest
     for _ in range(n):
         f1e, p = _d_FeatureUpdateKey_2(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateFeaturesRequest(f0, f1, False), p
 
 
@@ -103,17 +124,27 @@ def _d_FeatureUpdateKey_3(b: Buffer, p: int) -> tuple[FeatureUpdateKey, int]:
     f0, p = read_compact_string(b, p)
     f1, f3 = _S2.unpack_from(b, p)
     p += 3
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return FeatureUpdateKey(f0, f1, False, f3), p
 
 
 def _d_UpdateFeaturesRequest_3(b: Buffer, p: int) -> tuple[UpdateFeaturesRequest, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[FeatureUpdateKey]
     if n < 0:
         raise DecodeError("non-nullable field FeatureUpdates was serialized as null")
@@ -123,10 +154,13 @@ def _d_UpdateFeaturesRequest_3(b: Buffer, p: int) -> tuple[UpdateFeaturesRequest
         f1.append(f1e)
     (f2,) = _S3.unpack_from(b, p)
     p += 1
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateFeaturesRequest(f0, f1, f2), p
 
 

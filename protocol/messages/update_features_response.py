@@ -48,7 +48,11 @@ def _e_UpdateFeaturesResponse_0(w: bytearray, o: UpdateFeaturesResponse) -> None
     w += _S0.pack(o.throttle_time_ms, o.error_code)
     write_compact_string(w, o.error_message)
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_UpdatableFeatureResult_0(w, e_results)
     w.append(0)
@@ -65,10 +69,13 @@ def _d_UpdatableFeatureResult_1(b: Buffer, p: int) -> tuple[UpdatableFeatureResu
     (f1,) = _S1.unpack_from(b, p)
     p += 2
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdatableFeatureResult(f0, f1, f2), p
 
 
@@ -76,7 +83,14 @@ def _d_UpdateFeaturesResponse_2(b: Buffer, p: int) -> tuple[UpdateFeaturesRespon
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[UpdatableFeatureResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -84,10 +98,13 @@ def _d_UpdateFeaturesResponse_2(b: Buffer, p: int) -> tuple[UpdateFeaturesRespon
     for _ in range(n):
         f3e, p = _d_UpdatableFeatureResult_1(b, p)
         f3.append(f3e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateFeaturesResponse(f0, f1, f2, f3), p
 
 
@@ -95,10 +112,13 @@ def _d_UpdateFeaturesResponse_3(b: Buffer, p: int) -> tuple[UpdateFeaturesRespon
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateFeaturesResponse(f0, f1, f2, []), p
 
 

@@ -245,14 +245,26 @@ def _e_UpdateMetadataRequest_5(w: bytearray, o: UpdateMetadataRequest) -> None:
 def _e_UpdateMetadataPartitionState_3(w: bytearray, o: UpdateMetadataPartitionState) -> None:
     w += _S1.pack(o.partition_index, o.controller_epoch, o.leader, o.leader_epoch)
     a_isr = o.isr
-    write_uvarint(w, len(a_isr) + 1)
+    n = len(a_isr) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_isr), *a_isr)
     w += _S2.pack(o.zk_version)
     a_replicas = o.replicas
-    write_uvarint(w, len(a_replicas) + 1)
+    n = len(a_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_replicas), *a_replicas)
     a_offline_replicas = o.offline_replicas
-    write_uvarint(w, len(a_offline_replicas) + 1)
+    n = len(a_offline_replicas) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_offline_replicas), *a_offline_replicas)
     w.append(0)
 
@@ -260,7 +272,11 @@ def _e_UpdateMetadataPartitionState_3(w: bytearray, o: UpdateMetadataPartitionSt
 def _e_UpdateMetadataTopicState_1(w: bytearray, o: UpdateMetadataTopicState) -> None:
     write_compact_string(w, o.topic_name)
     a_partition_states = o.partition_states
-    write_uvarint(w, len(a_partition_states) + 1)
+    n = len(a_partition_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_states in a_partition_states:
         _e_UpdateMetadataPartitionState_3(w, e_partition_states)
     w.append(0)
@@ -277,7 +293,11 @@ def _e_UpdateMetadataEndpoint_2(w: bytearray, o: UpdateMetadataEndpoint) -> None
 def _e_UpdateMetadataBroker_4(w: bytearray, o: UpdateMetadataBroker) -> None:
     w += _S2.pack(o.id)
     a_endpoints = o.endpoints
-    write_uvarint(w, len(a_endpoints) + 1)
+    n = len(a_endpoints) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_endpoints in a_endpoints:
         _e_UpdateMetadataEndpoint_2(w, e_endpoints)
     write_compact_string(w, o.rack)
@@ -287,11 +307,19 @@ def _e_UpdateMetadataBroker_4(w: bytearray, o: UpdateMetadataBroker) -> None:
 def _e_UpdateMetadataRequest_6(w: bytearray, o: UpdateMetadataRequest) -> None:
     w += _S4.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_UpdateMetadataTopicState_1(w, e_topic_states)
     a_live_brokers = o.live_brokers
-    write_uvarint(w, len(a_live_brokers) + 1)
+    n = len(a_live_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_live_brokers in a_live_brokers:
         _e_UpdateMetadataBroker_4(w, e_live_brokers)
     w.append(0)
@@ -301,7 +329,11 @@ def _e_UpdateMetadataTopicState_2(w: bytearray, o: UpdateMetadataTopicState) -> 
     write_compact_string(w, o.topic_name)
     w += o.topic_id.bytes
     a_partition_states = o.partition_states
-    write_uvarint(w, len(a_partition_states) + 1)
+    n = len(a_partition_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partition_states in a_partition_states:
         _e_UpdateMetadataPartitionState_3(w, e_partition_states)
     w.append(0)
@@ -310,11 +342,19 @@ def _e_UpdateMetadataTopicState_2(w: bytearray, o: UpdateMetadataTopicState) -> 
 def _e_UpdateMetadataRequest_7(w: bytearray, o: UpdateMetadataRequest) -> None:
     w += _S4.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_UpdateMetadataTopicState_2(w, e_topic_states)
     a_live_brokers = o.live_brokers
-    write_uvarint(w, len(a_live_brokers) + 1)
+    n = len(a_live_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_live_brokers in a_live_brokers:
         _e_UpdateMetadataBroker_4(w, e_live_brokers)
     w.append(0)
@@ -323,11 +363,19 @@ def _e_UpdateMetadataRequest_7(w: bytearray, o: UpdateMetadataRequest) -> None:
 def _e_UpdateMetadataRequest_8(w: bytearray, o: UpdateMetadataRequest) -> None:
     w += _S5.pack(o.controller_id, o.is_k_raft_controller, o.controller_epoch, o.broker_epoch)
     a_topic_states = o.topic_states
-    write_uvarint(w, len(a_topic_states) + 1)
+    n = len(a_topic_states) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topic_states in a_topic_states:
         _e_UpdateMetadataTopicState_2(w, e_topic_states)
     a_live_brokers = o.live_brokers
-    write_uvarint(w, len(a_live_brokers) + 1)
+    n = len(a_live_brokers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_live_brokers in a_live_brokers:
         _e_UpdateMetadataBroker_4(w, e_live_brokers)
     n = 0
@@ -344,7 +392,10 @@ def _d_UpdateMetadataPartitionState_4(b: Buffer, p: int) -> tuple[UpdateMetadata
     f0, p = read_string(b, p)
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -352,7 +403,10 @@ def _d_UpdateMetadataPartitionState_4(b: Buffer, p: int) -> tuple[UpdateMetadata
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
@@ -373,7 +427,10 @@ def _d_UpdateMetadataBroker_5(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, 
 def _d_UpdateMetadataRequest_9(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 30)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitionStates was serialized as null")
@@ -381,7 +438,10 @@ def _d_UpdateMetadataRequest_9(b: Buffer, p: int) -> tuple[UpdateMetadataRequest
     for _ in range(n):
         f5e, p = _d_UpdateMetadataPartitionState_4(b, p)
         f5.append(f5e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -404,7 +464,10 @@ def _d_UpdateMetadataEndpoint_3(b: Buffer, p: int) -> tuple[UpdateMetadataEndpoi
 def _d_UpdateMetadataBroker_6(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[UpdateMetadataEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field Endpoints was serialized as null")
@@ -418,7 +481,10 @@ def _d_UpdateMetadataBroker_6(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, 
 def _d_UpdateMetadataRequest_10(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 30)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitionStates was serialized as null")
@@ -426,7 +492,10 @@ def _d_UpdateMetadataRequest_10(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f5e, p = _d_UpdateMetadataPartitionState_4(b, p)
         f5.append(f5e)
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -440,7 +509,10 @@ def _d_UpdateMetadataRequest_10(b: Buffer, p: int) -> tuple[UpdateMetadataReques
 def _d_UpdateMetadataBroker_7(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 8)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[UpdateMetadataEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field Endpoints was serialized as null")
@@ -455,7 +527,10 @@ def _d_UpdateMetadataBroker_7(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, 
 def _d_UpdateMetadataRequest_11(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 30)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitionStates was serialized as null")
@@ -463,7 +538,10 @@ def _d_UpdateMetadataRequest_11(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f5e, p = _d_UpdateMetadataPartitionState_4(b, p)
         f5.append(f5e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -487,7 +565,10 @@ def _d_UpdateMetadataEndpoint_4(b: Buffer, p: int) -> tuple[UpdateMetadataEndpoi
 def _d_UpdateMetadataBroker_8(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[UpdateMetadataEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field Endpoints was serialized as null")
@@ -502,7 +583,10 @@ def _d_UpdateMetadataBroker_8(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, 
 def _d_UpdateMetadataRequest_12(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 30)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 30 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitionStates was serialized as null")
@@ -510,7 +594,10 @@ def _d_UpdateMetadataRequest_12(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f5e, p = _d_UpdateMetadataPartitionState_4(b, p)
         f5.append(f5e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -525,7 +612,10 @@ def _d_UpdateMetadataPartitionState_5(b: Buffer, p: int) -> tuple[UpdateMetadata
     f0, p = read_string(b, p)
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -533,13 +623,19 @@ def _d_UpdateMetadataPartitionState_5(b: Buffer, p: int) -> tuple[UpdateMetadata
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
     f7 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
@@ -551,7 +647,10 @@ def _d_UpdateMetadataPartitionState_5(b: Buffer, p: int) -> tuple[UpdateMetadata
 def _d_UpdateMetadataRequest_13(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3 = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 34)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 34 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field UngroupedPartitionStates was serialized as null")
@@ -559,7 +658,10 @@ def _d_UpdateMetadataRequest_13(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f5e, p = _d_UpdateMetadataPartitionState_5(b, p)
         f5.append(f5e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -573,7 +675,10 @@ def _d_UpdateMetadataRequest_13(b: Buffer, p: int) -> tuple[UpdateMetadataReques
 def _d_UpdateMetadataPartitionState_6(b: Buffer, p: int) -> tuple[UpdateMetadataPartitionState, int]:
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -581,13 +686,19 @@ def _d_UpdateMetadataPartitionState_6(b: Buffer, p: int) -> tuple[UpdateMetadata
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
     f7 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
@@ -598,7 +709,10 @@ def _d_UpdateMetadataPartitionState_6(b: Buffer, p: int) -> tuple[UpdateMetadata
 
 def _d_UpdateMetadataTopicState_3(b: Buffer, p: int) -> tuple[UpdateMetadataTopicState, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 32)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 32 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -612,7 +726,10 @@ def _d_UpdateMetadataTopicState_3(b: Buffer, p: int) -> tuple[UpdateMetadataTopi
 def _d_UpdateMetadataRequest_14(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3, f4 = _S4.unpack_from(b, p)
     p += 16
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[UpdateMetadataTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -620,7 +737,10 @@ def _d_UpdateMetadataRequest_14(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f6e, p = _d_UpdateMetadataTopicState_3(b, p)
         f6.append(f6e)
-    n, p = read_array_len(b, p, 10)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -634,7 +754,14 @@ def _d_UpdateMetadataRequest_14(b: Buffer, p: int) -> tuple[UpdateMetadataReques
 def _d_UpdateMetadataPartitionState_7(b: Buffer, p: int) -> tuple[UpdateMetadataPartitionState, int]:
     f1, f2, f3, f4 = _S1.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f5: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Isr was serialized as null")
@@ -642,28 +769,52 @@ def _d_UpdateMetadataPartitionState_7(b: Buffer, p: int) -> tuple[UpdateMetadata
     p += n * 4
     (f6,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[int]
     if n < 0:
         raise DecodeError("non-nullable field Replicas was serialized as null")
     f7 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f8: list[int]
     if n < 0:
         raise DecodeError("non-nullable field OfflineReplicas was serialized as null")
     f8 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataPartitionState("", f1, f2, f3, f4, f5, f6, f7, f8), p
 
 
 def _d_UpdateMetadataTopicState_4(b: Buffer, p: int) -> tuple[UpdateMetadataTopicState, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 24)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 24 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -671,10 +822,13 @@ def _d_UpdateMetadataTopicState_4(b: Buffer, p: int) -> tuple[UpdateMetadataTopi
     for _ in range(n):
         f2e, p = _d_UpdateMetadataPartitionState_7(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataTopicState(f0, ZERO_UUID, f2), p
 
 
@@ -685,17 +839,27 @@ def _d_UpdateMetadataEndpoint_5(b: Buffer, p: int) -> tuple[UpdateMetadataEndpoi
     f2, p = read_compact_string(b, p)
     (f3,) = _S3.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataEndpoint(f0, f1, f2, f3), p
 
 
 def _d_UpdateMetadataBroker_9(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, int]:
     (f0,) = _S2.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 9)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 9 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[UpdateMetadataEndpoint]
     if n < 0:
         raise DecodeError("non-nullable field Endpoints was serialized as null")
@@ -704,17 +868,27 @@ def _d_UpdateMetadataBroker_9(b: Buffer, p: int) -> tuple[UpdateMetadataBroker, 
         f3e, p = _d_UpdateMetadataEndpoint_5(b, p)
         f3.append(f3e)
     f4, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataBroker(f0, "", 0, f3, f4), p
 
 
 def _d_UpdateMetadataRequest_15(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3, f4 = _S4.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[UpdateMetadataTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -722,7 +896,14 @@ def _d_UpdateMetadataRequest_15(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f6e, p = _d_UpdateMetadataTopicState_4(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -730,17 +911,27 @@ def _d_UpdateMetadataRequest_15(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f7e, p = _d_UpdateMetadataBroker_9(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataRequest(f0, False, 0, f3, f4, [], f6, f7), p
 
 
 def _d_UpdateMetadataTopicState_5(b: Buffer, p: int) -> tuple[UpdateMetadataTopicState, int]:
     f0, p = read_compact_string(b, p)
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 24)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 24 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[UpdateMetadataPartitionState]
     if n < 0:
         raise DecodeError("non-nullable field PartitionStates was serialized as null")
@@ -748,17 +939,27 @@ def _d_UpdateMetadataTopicState_5(b: Buffer, p: int) -> tuple[UpdateMetadataTopi
     for _ in range(n):
         f2e, p = _d_UpdateMetadataPartitionState_7(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataTopicState(f0, f1, f2), p
 
 
 def _d_UpdateMetadataRequest_16(b: Buffer, p: int) -> tuple[UpdateMetadataRequest, int]:
     f0, f3, f4 = _S4.unpack_from(b, p)
     p += 16
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[UpdateMetadataTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -766,7 +967,14 @@ def _d_UpdateMetadataRequest_16(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f6e, p = _d_UpdateMetadataTopicState_5(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -774,10 +982,13 @@ def _d_UpdateMetadataRequest_16(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f7e, p = _d_UpdateMetadataBroker_9(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataRequest(f0, False, 0, f3, f4, [], f6, f7), p
 
 
@@ -785,7 +996,14 @@ def _d_UpdateMetadataRequest_17(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     f2: int = 0
     f0, f1, f3, f4 = _S5.unpack_from(b, p)
     p += 17
-    n, p = read_compact_array_len(b, p, 19)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f6: list[UpdateMetadataTopicState]
     if n < 0:
         raise DecodeError("non-nullable field TopicStates was serialized as null")
@@ -793,7 +1011,14 @@ def _d_UpdateMetadataRequest_17(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f6e, p = _d_UpdateMetadataTopicState_5(b, p)
         f6.append(f6e)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f7: list[UpdateMetadataBroker]
     if n < 0:
         raise DecodeError("non-nullable field LiveBrokers was serialized as null")
@@ -801,15 +1026,18 @@ def _d_UpdateMetadataRequest_17(b: Buffer, p: int) -> tuple[UpdateMetadataReques
     for _ in range(n):
         f7e, p = _d_UpdateMetadataBroker_9(b, p)
         f7.append(f7e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            (f2,) = _S6.unpack_from(b, q)
-            q += 1
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                (f2,) = _S6.unpack_from(b, q)
+                q += 1
+                check_tag_end(q, end)
+            p = end
     return UpdateMetadataRequest(f0, f1, f2, f3, f4, [], f6, f7), p
 
 

@@ -44,10 +44,13 @@ def _d_UpdateMetadataResponse_2(b: Buffer, p: int) -> tuple[UpdateMetadataRespon
 def _d_UpdateMetadataResponse_3(b: Buffer, p: int) -> tuple[UpdateMetadataResponse, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return UpdateMetadataResponse(f0), p
 
 

@@ -63,10 +63,13 @@ def _d_CurrentLeader_1(b: Buffer, p: int) -> tuple[CurrentLeader, int]:
     f2, p = read_compact_string(b, p)
     (f3,) = _S2.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return CurrentLeader(f0, f1, f2, f3), p
 
 
@@ -74,14 +77,17 @@ def _d_UpdateRaftVoterResponse_1(b: Buffer, p: int) -> tuple[UpdateRaftVoterResp
     f2: CurrentLeader = CurrentLeader()
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        if tag == 0:
-            q = p
-            f2, q = _d_CurrentLeader_1(b, q)
-            check_tag_end(q, end)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            if tag == 0:
+                q = p
+                f2, q = _d_CurrentLeader_1(b, q)
+                check_tag_end(q, end)
+            p = end
     return UpdateRaftVoterResponse(f0, f1, f2), p
 
 

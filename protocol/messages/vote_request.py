@@ -56,7 +56,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -65,7 +69,11 @@ def _e_TopicData_0(w: bytearray, o: TopicData) -> None:
 def _e_VoteRequest_0(w: bytearray, o: VoteRequest) -> None:
     write_compact_string(w, o.cluster_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_0(w, e_topics)
     w.append(0)
@@ -82,7 +90,11 @@ def _e_PartitionData_1(w: bytearray, o: PartitionData) -> None:
 def _e_TopicData_1(w: bytearray, o: TopicData) -> None:
     write_compact_string(w, o.topic_name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_1(w, e_partitions)
     w.append(0)
@@ -92,7 +104,11 @@ def _e_VoteRequest_1(w: bytearray, o: VoteRequest) -> None:
     write_compact_string(w, o.cluster_id)
     w += _S1.pack(o.voter_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_TopicData_1(w, e_topics)
     w.append(0)
@@ -101,16 +117,26 @@ def _e_VoteRequest_1(w: bytearray, o: VoteRequest) -> None:
 def _d_PartitionData_2(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f5, f6 = _S0.unpack_from(b, p)
     p += 24
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, ZERO_UUID, ZERO_UUID, f5, f6), p
 
 
 def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 25)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 25 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -118,16 +144,26 @@ def _d_TopicData_2(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_2(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
 def _d_VoteRequest_2(b: Buffer, p: int) -> tuple[VoteRequest, int]:
     f0, p = read_compact_nullable_string(b, p)
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -135,10 +171,13 @@ def _d_VoteRequest_2(b: Buffer, p: int) -> tuple[VoteRequest, int]:
     for _ in range(n):
         f2e, p = _d_TopicData_2(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return VoteRequest(f0, -1, f2), p
 
 
@@ -149,16 +188,26 @@ def _d_PartitionData_3(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f4, p = read_uuid(b, p)
     f5, f6 = _S3.unpack_from(b, p)
     p += 12
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3, f4, f5, f6), p
 
 
 def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 57)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 57 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -166,10 +215,13 @@ def _d_TopicData_3(b: Buffer, p: int) -> tuple[TopicData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return TopicData(f0, f1), p
 
 
@@ -177,7 +229,14 @@ def _d_VoteRequest_3(b: Buffer, p: int) -> tuple[VoteRequest, int]:
     f0, p = read_compact_nullable_string(b, p)
     (f1,) = _S1.unpack_from(b, p)
     p += 4
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[TopicData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -185,10 +244,13 @@ def _d_VoteRequest_3(b: Buffer, p: int) -> tuple[VoteRequest, int]:
     for _ in range(n):
         f2e, p = _d_TopicData_3(b, p)
         f2.append(f2e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return VoteRequest(f0, f1, f2), p
 
 

@@ -67,7 +67,11 @@ def _e_Voter_0(w: bytearray, o: Voter) -> None:
     w += _S1.pack(o.voter_id)
     w += o.voter_directory_id.bytes
     a_endpoints = o.endpoints
-    write_uvarint(w, len(a_endpoints) + 1)
+    n = len(a_endpoints) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_endpoints in a_endpoints:
         _e_Endpoint_0(w, e_endpoints)
     _e_KRaftVersionFeature_0(w, o.k_raft_version_feature)
@@ -77,7 +81,11 @@ def _e_Voter_0(w: bytearray, o: Voter) -> None:
 def _e_VotersRecord_0(w: bytearray, o: VotersRecord) -> None:
     w += _S0.pack(o.version)
     a_voters = o.voters
-    write_uvarint(w, len(a_voters) + 1)
+    n = len(a_voters) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_voters in a_voters:
         _e_Voter_0(w, e_voters)
     w.append(0)
@@ -88,20 +96,26 @@ def _d_Endpoint_1(b: Buffer, p: int) -> tuple[Endpoint, int]:
     f1, p = read_compact_string(b, p)
     (f2,) = _S2.unpack_from(b, p)
     p += 2
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Endpoint(f0, f1, f2), p
 
 
 def _d_KRaftVersionFeature_1(b: Buffer, p: int) -> tuple[KRaftVersionFeature, int]:
     f0, f1 = _S3.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return KRaftVersionFeature(f0, f1), p
 
 
@@ -109,7 +123,14 @@ def _d_Voter_1(b: Buffer, p: int) -> tuple[Voter, int]:
     (f0,) = _S1.unpack_from(b, p)
     p += 4
     f1, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 5)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 5 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f2: list[Endpoint]
     if n < 0:
         raise DecodeError("non-nullable field Endpoints was serialized as null")
@@ -118,17 +139,27 @@ def _d_Voter_1(b: Buffer, p: int) -> tuple[Voter, int]:
         f2e, p = _d_Endpoint_1(b, p)
         f2.append(f2e)
     f3, p = _d_KRaftVersionFeature_1(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return Voter(f0, f1, f2, f3), p
 
 
 def _d_VotersRecord_1(b: Buffer, p: int) -> tuple[VotersRecord, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 2
-    n, p = read_compact_array_len(b, p, 27)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 27 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[Voter]
     if n < 0:
         raise DecodeError("non-nullable field Voters was serialized as null")
@@ -136,10 +167,13 @@ def _d_VotersRecord_1(b: Buffer, p: int) -> tuple[VotersRecord, int]:
     for _ in range(n):
         f1e, p = _d_Voter_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return VotersRecord(f0, f1), p
 
 

@@ -59,7 +59,11 @@ def _e_StateBatch_0(w: bytearray, o: StateBatch) -> None:
 def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
     w += _S0.pack(o.partition, o.state_epoch, o.leader_epoch, o.start_offset)
     a_state_batches = o.state_batches
-    write_uvarint(w, len(a_state_batches) + 1)
+    n = len(a_state_batches) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_state_batches in a_state_batches:
         _e_StateBatch_0(w, e_state_batches)
     w.append(0)
@@ -68,7 +72,11 @@ def _e_PartitionData_0(w: bytearray, o: PartitionData) -> None:
 def _e_WriteStateData_0(w: bytearray, o: WriteStateData) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionData_0(w, e_partitions)
     w.append(0)
@@ -77,7 +85,11 @@ def _e_WriteStateData_0(w: bytearray, o: WriteStateData) -> None:
 def _e_WriteShareGroupStateRequest_0(w: bytearray, o: WriteShareGroupStateRequest) -> None:
     write_compact_string(w, o.group_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_WriteStateData_0(w, e_topics)
     w.append(0)
@@ -86,17 +98,27 @@ def _e_WriteShareGroupStateRequest_0(w: bytearray, o: WriteShareGroupStateReques
 def _d_StateBatch_1(b: Buffer, p: int) -> tuple[StateBatch, int]:
     f0, f1, f2, f3 = _S1.unpack_from(b, p)
     p += 19
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return StateBatch(f0, f1, f2, f3), p
 
 
 def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     f0, f1, f2, f3 = _S0.unpack_from(b, p)
     p += 20
-    n, p = read_compact_array_len(b, p, 20)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 20 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f4: list[StateBatch]
     if n < 0:
         raise DecodeError("non-nullable field StateBatches was serialized as null")
@@ -104,16 +126,26 @@ def _d_PartitionData_1(b: Buffer, p: int) -> tuple[PartitionData, int]:
     for _ in range(n):
         f4e, p = _d_StateBatch_1(b, p)
         f4.append(f4e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionData(f0, f1, f2, f3, f4), p
 
 
 def _d_WriteStateData_1(b: Buffer, p: int) -> tuple[WriteStateData, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 22)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 22 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionData]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -121,16 +153,26 @@ def _d_WriteStateData_1(b: Buffer, p: int) -> tuple[WriteStateData, int]:
     for _ in range(n):
         f1e, p = _d_PartitionData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WriteStateData(f0, f1), p
 
 
 def _d_WriteShareGroupStateRequest_1(b: Buffer, p: int) -> tuple[WriteShareGroupStateRequest, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[WriteStateData]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -138,10 +180,13 @@ def _d_WriteShareGroupStateRequest_1(b: Buffer, p: int) -> tuple[WriteShareGroup
     for _ in range(n):
         f1e, p = _d_WriteStateData_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WriteShareGroupStateRequest(f0, f1), p
 
 

@@ -48,7 +48,11 @@ def _e_PartitionResult_0(w: bytearray, o: PartitionResult) -> None:
 def _e_WriteStateResult_0(w: bytearray, o: WriteStateResult) -> None:
     w += o.topic_id.bytes
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_PartitionResult_0(w, e_partitions)
     w.append(0)
@@ -56,7 +60,11 @@ def _e_WriteStateResult_0(w: bytearray, o: WriteStateResult) -> None:
 
 def _e_WriteShareGroupStateResponse_0(w: bytearray, o: WriteShareGroupStateResponse) -> None:
     a_results = o.results
-    write_uvarint(w, len(a_results) + 1)
+    n = len(a_results) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_results in a_results:
         _e_WriteStateResult_0(w, e_results)
     w.append(0)
@@ -66,16 +74,26 @@ def _d_PartitionResult_1(b: Buffer, p: int) -> tuple[PartitionResult, int]:
     f0, f1 = _S0.unpack_from(b, p)
     p += 6
     f2, p = read_compact_nullable_string(b, p)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return PartitionResult(f0, f1, f2), p
 
 
 def _d_WriteStateResult_1(b: Buffer, p: int) -> tuple[WriteStateResult, int]:
     f0, p = read_uuid(b, p)
-    n, p = read_compact_array_len(b, p, 8)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 8 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[PartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -83,15 +101,25 @@ def _d_WriteStateResult_1(b: Buffer, p: int) -> tuple[WriteStateResult, int]:
     for _ in range(n):
         f1e, p = _d_PartitionResult_1(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WriteStateResult(f0, f1), p
 
 
 def _d_WriteShareGroupStateResponse_1(b: Buffer, p: int) -> tuple[WriteShareGroupStateResponse, int]:
-    n, p = read_compact_array_len(b, p, 18)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 18 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[WriteStateResult]
     if n < 0:
         raise DecodeError("non-nullable field Results was serialized as null")
@@ -99,10 +127,13 @@ def _d_WriteShareGroupStateResponse_1(b: Buffer, p: int) -> tuple[WriteShareGrou
     for _ in range(n):
         f0e, p = _d_WriteStateResult_1(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WriteShareGroupStateResponse(f0), p
 
 

@@ -68,7 +68,11 @@ def _e_WriteTxnMarkersRequest_0(w: bytearray, o: WriteTxnMarkersRequest) -> None
 def _e_WritableTxnMarkerTopic_1(w: bytearray, o: WritableTxnMarkerTopic) -> None:
     write_compact_string(w, o.name)
     a_partition_indexes = o.partition_indexes
-    write_uvarint(w, len(a_partition_indexes) + 1)
+    n = len(a_partition_indexes) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     w += struct.pack(">%di" % len(a_partition_indexes), *a_partition_indexes)
     w.append(0)
 
@@ -76,7 +80,11 @@ def _e_WritableTxnMarkerTopic_1(w: bytearray, o: WritableTxnMarkerTopic) -> None
 def _e_WritableTxnMarker_1(w: bytearray, o: WritableTxnMarker) -> None:
     w += _S0.pack(o.producer_id, o.producer_epoch, o.transaction_result)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_WritableTxnMarkerTopic_1(w, e_topics)
     w += _S1.pack(o.coordinator_epoch)
@@ -85,7 +93,11 @@ def _e_WritableTxnMarker_1(w: bytearray, o: WritableTxnMarker) -> None:
 
 def _e_WriteTxnMarkersRequest_1(w: bytearray, o: WriteTxnMarkersRequest) -> None:
     a_markers = o.markers
-    write_uvarint(w, len(a_markers) + 1)
+    n = len(a_markers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_markers in a_markers:
         _e_WritableTxnMarker_1(w, e_markers)
     w.append(0)
@@ -93,7 +105,10 @@ def _e_WriteTxnMarkersRequest_1(w: bytearray, o: WriteTxnMarkersRequest) -> None
 
 def _d_WritableTxnMarkerTopic_2(b: Buffer, p: int) -> tuple[WritableTxnMarkerTopic, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 4)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
@@ -105,7 +120,10 @@ def _d_WritableTxnMarkerTopic_2(b: Buffer, p: int) -> tuple[WritableTxnMarkerTop
 def _d_WritableTxnMarker_2(b: Buffer, p: int) -> tuple[WritableTxnMarker, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 11
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[WritableTxnMarkerTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -119,7 +137,10 @@ def _d_WritableTxnMarker_2(b: Buffer, p: int) -> tuple[WritableTxnMarker, int]:
 
 
 def _d_WriteTxnMarkersRequest_2(b: Buffer, p: int) -> tuple[WriteTxnMarkersRequest, int]:
-    n, p = read_array_len(b, p, 19)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 19 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[WritableTxnMarker]
     if n < 0:
         raise DecodeError("non-nullable field Markers was serialized as null")
@@ -132,23 +153,40 @@ def _d_WriteTxnMarkersRequest_2(b: Buffer, p: int) -> tuple[WriteTxnMarkersReque
 
 def _d_WritableTxnMarkerTopic_3(b: Buffer, p: int) -> tuple[WritableTxnMarkerTopic, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 4)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 4 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[int]
     if n < 0:
         raise DecodeError("non-nullable field PartitionIndexes was serialized as null")
     f1 = list(struct.unpack_from(">%di" % n, b, p))
     p += n * 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WritableTxnMarkerTopic(f0, f1), p
 
 
 def _d_WritableTxnMarker_3(b: Buffer, p: int) -> tuple[WritableTxnMarker, int]:
     f0, f1, f2 = _S0.unpack_from(b, p)
     p += 11
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f3: list[WritableTxnMarkerTopic]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -158,15 +196,25 @@ def _d_WritableTxnMarker_3(b: Buffer, p: int) -> tuple[WritableTxnMarker, int]:
         f3.append(f3e)
     (f4,) = _S1.unpack_from(b, p)
     p += 4
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WritableTxnMarker(f0, f1, f2, f3, f4), p
 
 
 def _d_WriteTxnMarkersRequest_3(b: Buffer, p: int) -> tuple[WriteTxnMarkersRequest, int]:
-    n, p = read_compact_array_len(b, p, 17)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 17 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[WritableTxnMarker]
     if n < 0:
         raise DecodeError("non-nullable field Markers was serialized as null")
@@ -174,10 +222,13 @@ def _d_WriteTxnMarkersRequest_3(b: Buffer, p: int) -> tuple[WriteTxnMarkersReque
     for _ in range(n):
         f0e, p = _d_WritableTxnMarker_3(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WriteTxnMarkersRequest(f0), p
 
 

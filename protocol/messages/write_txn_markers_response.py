@@ -80,7 +80,11 @@ def _e_WritableTxnMarkerPartitionResult_1(w: bytearray, o: WritableTxnMarkerPart
 def _e_WritableTxnMarkerTopicResult_1(w: bytearray, o: WritableTxnMarkerTopicResult) -> None:
     write_compact_string(w, o.name)
     a_partitions = o.partitions
-    write_uvarint(w, len(a_partitions) + 1)
+    n = len(a_partitions) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_partitions in a_partitions:
         _e_WritableTxnMarkerPartitionResult_1(w, e_partitions)
     w.append(0)
@@ -89,7 +93,11 @@ def _e_WritableTxnMarkerTopicResult_1(w: bytearray, o: WritableTxnMarkerTopicRes
 def _e_WritableTxnMarkerResult_1(w: bytearray, o: WritableTxnMarkerResult) -> None:
     w += _S0.pack(o.producer_id)
     a_topics = o.topics
-    write_uvarint(w, len(a_topics) + 1)
+    n = len(a_topics) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_topics in a_topics:
         _e_WritableTxnMarkerTopicResult_1(w, e_topics)
     w.append(0)
@@ -97,7 +105,11 @@ def _e_WritableTxnMarkerResult_1(w: bytearray, o: WritableTxnMarkerResult) -> No
 
 def _e_WriteTxnMarkersResponse_1(w: bytearray, o: WriteTxnMarkersResponse) -> None:
     a_markers = o.markers
-    write_uvarint(w, len(a_markers) + 1)
+    n = len(a_markers) + 1
+    if n < 128:
+        w.append(n)
+    else:
+        write_uvarint(w, n)
     for e_markers in a_markers:
         _e_WritableTxnMarkerResult_1(w, e_markers)
     w.append(0)
@@ -111,7 +123,10 @@ def _d_WritableTxnMarkerPartitionResult_2(b: Buffer, p: int) -> tuple[WritableTx
 
 def _d_WritableTxnMarkerTopicResult_2(b: Buffer, p: int) -> tuple[WritableTxnMarkerTopicResult, int]:
     f0, p = read_string(b, p)
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[WritableTxnMarkerPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -125,7 +140,10 @@ def _d_WritableTxnMarkerTopicResult_2(b: Buffer, p: int) -> tuple[WritableTxnMar
 def _d_WritableTxnMarkerResult_2(b: Buffer, p: int) -> tuple[WritableTxnMarkerResult, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_array_len(b, p, 6)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 6 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[WritableTxnMarkerTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -137,7 +155,10 @@ def _d_WritableTxnMarkerResult_2(b: Buffer, p: int) -> tuple[WritableTxnMarkerRe
 
 
 def _d_WriteTxnMarkersResponse_2(b: Buffer, p: int) -> tuple[WriteTxnMarkersResponse, int]:
-    n, p = read_array_len(b, p, 12)
+    (n,) = INT32.unpack_from(b, p)
+    p += 4
+    if n * 12 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[WritableTxnMarkerResult]
     if n < 0:
         raise DecodeError("non-nullable field Markers was serialized as null")
@@ -151,16 +172,26 @@ def _d_WriteTxnMarkersResponse_2(b: Buffer, p: int) -> tuple[WriteTxnMarkersResp
 def _d_WritableTxnMarkerPartitionResult_3(b: Buffer, p: int) -> tuple[WritableTxnMarkerPartitionResult, int]:
     f0, f1 = _S1.unpack_from(b, p)
     p += 6
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WritableTxnMarkerPartitionResult(f0, f1), p
 
 
 def _d_WritableTxnMarkerTopicResult_3(b: Buffer, p: int) -> tuple[WritableTxnMarkerTopicResult, int]:
     f0, p = read_compact_string(b, p)
-    n, p = read_compact_array_len(b, p, 7)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 7 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[WritableTxnMarkerPartitionResult]
     if n < 0:
         raise DecodeError("non-nullable field Partitions was serialized as null")
@@ -168,17 +199,27 @@ def _d_WritableTxnMarkerTopicResult_3(b: Buffer, p: int) -> tuple[WritableTxnMar
     for _ in range(n):
         f1e, p = _d_WritableTxnMarkerPartitionResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WritableTxnMarkerTopicResult(f0, f1), p
 
 
 def _d_WritableTxnMarkerResult_3(b: Buffer, p: int) -> tuple[WritableTxnMarkerResult, int]:
     (f0,) = _S0.unpack_from(b, p)
     p += 8
-    n, p = read_compact_array_len(b, p, 3)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 3 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f1: list[WritableTxnMarkerTopicResult]
     if n < 0:
         raise DecodeError("non-nullable field Topics was serialized as null")
@@ -186,15 +227,25 @@ def _d_WritableTxnMarkerResult_3(b: Buffer, p: int) -> tuple[WritableTxnMarkerRe
     for _ in range(n):
         f1e, p = _d_WritableTxnMarkerTopicResult_3(b, p)
         f1.append(f1e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WritableTxnMarkerResult(f0, f1), p
 
 
 def _d_WriteTxnMarkersResponse_3(b: Buffer, p: int) -> tuple[WriteTxnMarkersResponse, int]:
-    n, p = read_compact_array_len(b, p, 10)
+    n = b[p] - 1
+    if n < 127:
+        p += 1
+    else:
+        n, p = read_uvarint(b, p)
+        n -= 1
+    if n * 10 > len(b) - p:
+        array_too_long(n, len(b) - p)
     f0: list[WritableTxnMarkerResult]
     if n < 0:
         raise DecodeError("non-nullable field Markers was serialized as null")
@@ -202,10 +253,13 @@ def _d_WriteTxnMarkersResponse_3(b: Buffer, p: int) -> tuple[WriteTxnMarkersResp
     for _ in range(n):
         f0e, p = _d_WritableTxnMarkerResult_3(b, p)
         f0.append(f0e)
-    nt, p = read_tag_count(b, p)
-    for _ in range(nt):
-        tag, p, end = read_tag_header(b, p)
-        p = end
+    if b[p] == 0:
+        p += 1
+    else:
+        nt, p = read_tag_count(b, p)
+        for _ in range(nt):
+            tag, p, end = read_tag_header(b, p)
+            p = end
     return WriteTxnMarkersResponse(f0), p
 
 

@@ -353,7 +353,13 @@ class Emitter:
             lines.append(f"{ind}else:")
             body = ind + "    "
         if compact:
-            lines.append(f"{body}write_uvarint({w}, len({a}) + 1)")
+            lines += [
+                f"{body}n = len({a}) + 1",
+                f"{body}if n < 128:",
+                f"{body}    {w}.append(n)",
+                f"{body}else:",
+                f"{body}    write_uvarint({w}, n)",
+            ]
         else:
             lines.append(f"{body}{w} += INT32.pack(len({a}))")
         if f.type in FIXED:
@@ -433,18 +439,22 @@ class Emitter:
         flush()
         if flex:
             idx = {id(f): i for i, f in enumerate(sdef.fields)}
-            lines.append("    nt, p = read_tag_count(b, p)")
-            lines.append("    for _ in range(nt):")
-            lines.append("        tag, p, end = read_tag_header(b, p)")
+            # fast path: almost every tag buffer is the single byte 0
+            lines.append("    if b[p] == 0:")
+            lines.append("        p += 1")
+            lines.append("    else:")
+            lines.append("        nt, p = read_tag_count(b, p)")
+            lines.append("        for _ in range(nt):")
+            lines.append("            tag, p, end = read_tag_header(b, p)")
             for j, t in enumerate(sorted(tagged, key=lambda t: t.tag or 0)):
                 kw = "if" if j == 0 else "elif"
-                lines.append(f"        {kw} tag == {t.tag}:")
-                lines.append("            q = p")
+                lines.append(f"            {kw} tag == {t.tag}:")
+                lines.append("                q = p")
                 lines.extend(
-                    self.decode_value(t, v, flex, f"f{idx[id(t)]}", "q", "            ", declare=False)
+                    self.decode_value(t, v, flex, f"f{idx[id(t)]}", "q", "                ", declare=False)
                 )
-                lines.append("            check_tag_end(q, end)")
-            lines.append("        p = end")
+                lines.append("                check_tag_end(q, end)")
+            lines.append("            p = end")
         lines.append(f"    return {sname}({', '.join(args)}), p")
         body = f"def __NAME__(b: Buffer, p: int) -> tuple[{sname}, int]:\n" + "\n".join(lines) + "\n"
         name = self.register("d", sname, body)
@@ -465,9 +475,19 @@ class Emitter:
         compact = f.compact(v, flex)
         if not f.is_array:
             return self.decode_scalar(f, v, flex, var, p, ind, compact)
-        n = "read_compact_array_len" if compact else "read_array_len"
         minsz = self.min_size(f, v, flex)
-        lines = [f"{ind}n, {p} = {n}(b, {p}, {minsz})"]
+        if compact:  # inline the one-byte varint that almost every compact length is
+            lines = [
+                f"{ind}n = b[{p}] - 1",
+                f"{ind}if n < 127:",
+                f"{ind}    {p} += 1",
+                f"{ind}else:",
+                f"{ind}    n, {p} = read_uvarint(b, {p})",
+                f"{ind}    n -= 1",
+            ]
+        else:
+            lines = [f"{ind}n, = INT32.unpack_from(b, {p})", f"{ind}{p} += 4"]
+        lines += [f"{ind}if n * {minsz} > len(b) - {p}:", f"{ind}    array_too_long(n, len(b) - {p})"]
         if declare:
             lines.append(f"{ind}{var}: {self.py_type(f)}")
         if in_range(v, f.nullable):
