@@ -67,8 +67,12 @@ class FrameReader:
     def buffered(self) -> int:
         return len(self._buf)
 
-    def next_frame(self) -> bytes | None:
-        """The next complete frame payload, or None until more data arrives."""
+    def next_frame(self) -> bytearray | None:
+        """The next complete frame payload, or None until more data arrives.
+
+        The frame is a private, writable buffer: the produce path patches record batches
+        (offsets, leader epoch) inside it in place.
+        """
         buf = self._buf
         if self._need < 0:
             if len(buf) < 4:
@@ -80,8 +84,13 @@ class FrameReader:
         end = 4 + self._need
         if len(buf) < end:
             return None
-        frame = bytes(buf[4:end])
-        del buf[:end]
+        if len(buf) == end:  # the usual case: hand over the buffer itself, no copy
+            frame = buf
+            del frame[:4]  # O(1): CPython advances a bytearray's start on front deletion
+            self._buf = bytearray()
+        else:
+            frame = buf[4:end]
+            del buf[:end]
         self._need = -1
         return frame
 
@@ -144,12 +153,32 @@ def decode_request(frame: Buffer) -> Request:
     return Request(header, body, header.request_api_key, header.request_api_version, len(frame))
 
 
-def encode_response(correlation_id: int, api_key: int, api_version: int, body: Message) -> bytearray:
-    """Encode a response frame (size prefix, header, body)."""
-    out = bytearray(4)
+class OutBuffer(bytearray):
+    """An encoded frame that may leave holes for file regions sent separately (zero-copy).
+
+    ``regions`` lists ``(position, region)``: the region's ``size`` bytes belong at
+    ``position`` in the frame but are not in the buffer; a records value adds itself there
+    through :meth:`add_region` after writing its length prefix.
+    """
+
+    __slots__ = ("region_bytes", "regions")
+
+    def __init__(self, initial: bytes = b"") -> None:
+        super().__init__(initial)
+        self.regions: list[tuple[int, Any]] = []
+        self.region_bytes = 0
+
+    def add_region(self, region: Any, size: int) -> None:
+        self.regions.append((len(self), region))
+        self.region_bytes += size
+
+
+def encode_response(correlation_id: int, api_key: int, api_version: int, body: Message) -> OutBuffer:
+    """Encode a response frame (size prefix, header, body), file regions left as holes."""
+    out = OutBuffer(b"\0\0\0\0")
     ResponseHeader(correlation_id).encode_into(out, response_header_version(api_key, api_version))
     body.encode_into(out, api_version)
-    out[0:4] = INT32.pack(len(out) - 4)
+    out[0:4] = INT32.pack(len(out) - 4 + out.region_bytes)
     return out
 
 

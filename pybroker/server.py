@@ -29,6 +29,7 @@ from protocol.framing import (
     API_VERSIONS_KEY,
     FrameReader,
     FrameTooLargeError,
+    OutBuffer,
     UnsupportedVersionError,
     decode_request,
     encode_response,
@@ -54,7 +55,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = ("?", 0)
         self.reader = FrameReader(server.max_request_size)
-        self.frames: deque[bytes] = deque()
+        self.frames: deque[bytearray] = deque()
         self.wakeup: asyncio.Event = asyncio.Event()
         self.writable: asyncio.Event = asyncio.Event()
         self.writable.set()
@@ -63,11 +64,14 @@ class Connection(asyncio.Protocol):
         self.in_flight = False
         self.last_active = time.monotonic()
         self.task: asyncio.Task[None] | None = None
+        self.sock_fd = -1
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
+        sock = transport.get_extra_info("socket")
+        self.sock_fd = sock.fileno() if sock is not None else -1
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = (str(peer[0]), int(peer[1]))
@@ -136,14 +140,40 @@ class Connection(asyncio.Protocol):
                 self.in_flight = False
             if response is None or self.closed or self.transport is None:
                 continue
-            self.transport.write(response)
+            self._write(response)
             self.last_active = time.monotonic()
             if not self.writable.is_set():
                 await self.writable.wait()
 
-    async def _handle(self, frame: bytes) -> bytes | bytearray | None:
+    def _write(self, out: OutBuffer) -> None:
+        """Write a response; file regions go out with sendfile when nothing is queued ahead.
+
+        The regions' files cannot change between the handler's read and this write: both run in
+        the same event-loop step. If the socket cannot take a whole region at once, the rest is
+        read with pread and queued on the transport like any other bytes.
+        """
+        transport = self.transport
+        assert transport is not None
+        if not out.regions:
+            transport.write(out)
+            return
+        view = memoryview(out)
+        pos = 0
+        for at, region in out.regions:
+            if at > pos:
+                transport.write(view[pos:at])
+                pos = at
+            sent = 0
+            if self.sock_fd >= 0 and transport.get_write_buffer_size() == 0:
+                sent = region.sendfile(self.sock_fd)
+            if sent < region.size:
+                transport.write(region.pread(sent))
+        if pos < len(out):
+            transport.write(view[pos:])
+
+    async def _handle(self, frame: bytearray) -> OutBuffer | None:
         try:
-            request = decode_request(frame)
+            request = decode_request(memoryview(frame))
         except UnsupportedVersionError as exc:
             if exc.header.request_api_key == API_VERSIONS_KEY:
                 return encode_response(
