@@ -5,13 +5,22 @@ The event loop owns all of this state; handlers run on the loop and read it dire
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pybroker import meta_properties
 from pybroker.config import BrokerConfig
+from pybroker.fetch_session import FetchSessionCache
 from pybroker.logging import get_logger
+from pybroker.metadata import MetadataCache, TopicInfo
+from pybroker.replica_manager import ReplicaManager
 from pybroker.server import KafkaServer
+from pybroker.standalone import StandaloneController
+from storage.config import LogConfig
+from storage.log_manager import LogManager
 
 log = get_logger("pybroker.broker")
 
@@ -35,15 +44,39 @@ class Broker:
         self.cluster_id = ""
         self.rack: str | None = config.get("broker.rack")
         self.server = KafkaServer(self)
+        self.metadata = MetadataCache()
+        self.fetch_sessions = FetchSessionCache(config.get("max.incremental.fetch.session.cache.slots"))
+        self.log_defaults = LogConfig.from_broker_properties(config.raw)
+        self.log_manager: LogManager | None = None
+        self.controller: StandaloneController = StandaloneController(
+            self.broker_id, config.log_dirs[0], self.metadata, config.get("num.partitions")
+        )
+        self.replica_manager = ReplicaManager(self.broker_id, self.metadata, self.topic_config)
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def controller_id(self) -> int:
         return self.broker_id
 
+    def topic_config(self, topic: TopicInfo) -> LogConfig:
+        """A topic's effective log config: broker defaults overridden by the topic's own."""
+        return self.log_defaults.with_overrides(topic.configs) if topic.configs else self.log_defaults
+
     async def start(self) -> None:
         self.broker_id, self.cluster_id = meta_properties.ensure(
             self.config.log_dirs, self.config.broker_id, None
         )
+        self.controller.broker_id = self.replica_manager.broker_id = self.broker_id
+        self.controller.load()
+        self.log_manager = LogManager.from_broker_properties(
+            self.config.log_dirs, self.config.raw, config_for=self._config_for_topic
+        )
+        self.replica_manager.log_manager = self.log_manager
+        hosted = {(t.name, p) for t in self.metadata.topics.values() for p in t.partitions}
+        self.log_manager.delete_orphans(hosted)
+        for topic in list(self.metadata.topics.values()):
+            self.replica_manager.ensure_partitions(topic)
+        self._every(1000, self._tick)
         await self.server.start()
         log.info(
             "broker started",
@@ -52,8 +85,35 @@ class Broker:
             listeners=",".join(f"{n}://{h}:{p}" for n, (h, p) in self.advertised().items()),
         )
 
+    def _every(self, interval_ms: int, fn: Callable[[], Awaitable[None]]) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval_ms / 1000)
+                try:
+                    await fn()
+                except Exception:
+                    log.exception("periodic task failed", task=fn.__name__)
+
+        self._tasks.append(asyncio.get_running_loop().create_task(loop()))
+
+    def _config_for_topic(self, name: str) -> LogConfig:
+        topic = self.metadata.get(name)
+        return self.topic_config(topic) if topic is not None else self.log_defaults
+
+    async def _tick(self) -> None:
+        """Storage's periodic duties (retention, flushes, checkpoints) when they are due."""
+        assert self.log_manager is not None
+        self.log_manager.tick()
+
     async def stop(self) -> None:
         await self.server.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.replica_manager.close()
+        if self.log_manager is not None:
+            self.log_manager.close()
         log.info("broker stopped", broker_id=self.broker_id)
 
     def advertised(self) -> dict[str, tuple[str, int]]:

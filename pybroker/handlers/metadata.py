@@ -1,32 +1,50 @@
 """Metadata (API key 3), versions 0-12.
 
 Answers with the brokers reachable through the listener the request arrived on, the cluster id,
-the controller id and the requested topics. A null topic list (or an empty one at v0) asks for
-every topic. Topic names that are invalid get INVALID_TOPIC_EXCEPTION; unknown ones
-UNKNOWN_TOPIC_OR_PARTITION.
+the controller id and the requested topics with their partitions' leaders, epochs, replicas and
+ISR. A null topic list (or an empty one at v0) asks for every topic. Invalid names get
+INVALID_TOPIC_EXCEPTION; unknown ones are created when ``auto.create.topics.enable`` is set and
+the request allows it (always below v4), with ``num.partitions`` and
+``default.replication.factor``, else UNKNOWN_TOPIC_OR_PARTITION. A topic created here is
+answered ready: creation is synchronous on this broker, where Kafka answers
+LEADER_NOT_AVAILABLE until its controller has elected leaders.
 """
 
 from __future__ import annotations
-
-import re
 
 from protocol.error_codes import ErrorCode
 from protocol.messages.metadata_request import MetadataRequest
 from protocol.messages.metadata_response import (
     MetadataResponse,
     MetadataResponseBroker,
+    MetadataResponsePartition,
     MetadataResponseTopic,
 )
-from protocol.primitives import ZERO_UUID
 from pybroker.context import RequestContext
 from pybroker.handlers.registry import handles
+from pybroker.metadata import INTERNAL_TOPICS, TopicInfo
+from pybroker.standalone import TopicError, validate_topic_name
 
-_LEGAL_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
-
-def valid_topic_name(name: str) -> bool:
-    """Kafka's ``Topic.validate``: 1-249 of [a-zA-Z0-9._-], and not "." or ".."."""
-    return bool(_LEGAL_TOPIC.fullmatch(name)) and name not in (".", "..")
+def topic_metadata(topic: TopicInfo) -> MetadataResponseTopic:
+    return MetadataResponseTopic(
+        error_code=ErrorCode.NONE,
+        name=topic.name,
+        topic_id=topic.topic_id,
+        is_internal=topic.internal,
+        partitions=[
+            MetadataResponsePartition(
+                error_code=ErrorCode.NONE,
+                partition_index=p.index,
+                leader_id=p.leader,
+                leader_epoch=p.leader_epoch,
+                replica_nodes=list(p.replicas),
+                isr_nodes=list(p.isr),
+                offline_replicas=list(p.offline_replicas),
+            )
+            for p in sorted(topic.partitions.values(), key=lambda p: p.index)
+        ],
+    )
 
 
 @handles(MetadataRequest, 0, 12)
@@ -39,23 +57,49 @@ async def handle_metadata(ctx: RequestContext, req: MetadataRequest) -> Metadata
     requested = req.topics
     if ctx.api_version == 0 and not requested:
         requested = None
+    allow_create = broker.config.get("auto.create.topics.enable") and (
+        ctx.api_version < 4 or req.allow_auto_topic_creation
+    )
     topics = []
-    if requested is not None:
+    if requested is None:
+        topics = [topic_metadata(t) for t in sorted(broker.metadata.topics.values(), key=lambda t: t.name)]
+    else:
         for t in requested:
-            name = t.name
-            if name is None:
-                topics.append(
-                    MetadataResponseTopic(
-                        error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=t.topic_id
+            if t.name is None:
+                info = broker.metadata.by_id(t.topic_id)
+                if info is None:
+                    topics.append(
+                        MetadataResponseTopic(
+                            error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=t.topic_id
+                        )
                     )
-                )
+                else:
+                    topics.append(topic_metadata(info))
                 continue
-            error = (
-                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                if valid_topic_name(name)
-                else ErrorCode.INVALID_TOPIC_EXCEPTION
-            )
-            topics.append(MetadataResponseTopic(error_code=error, name=name, topic_id=ZERO_UUID))
+            info = broker.metadata.get(t.name)
+            if info is None:
+                try:
+                    validate_topic_name(t.name)
+                except TopicError:
+                    topics.append(
+                        MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=t.name)
+                    )
+                    continue
+                if allow_create and t.name not in INTERNAL_TOPICS:
+                    try:
+                        info = broker.controller.create_topic(
+                            t.name, -1, broker.config.get("default.replication.factor"), {}
+                        )
+                        broker.replica_manager.ensure_partitions(info)
+                    except TopicError as exc:
+                        topics.append(MetadataResponseTopic(error_code=exc.code, name=t.name))
+                        continue
+                else:
+                    topics.append(
+                        MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=t.name)
+                    )
+                    continue
+            topics.append(topic_metadata(info))
     return MetadataResponse(
         brokers=brokers,
         cluster_id=broker.cluster_id,

@@ -1,0 +1,162 @@
+"""Fetch (API key 1), versions 4-17.
+
+Versions 0-3 can only carry legacy message sets (a broker would have to down-convert), so they
+are not advertised. Consumers read below the high watermark (``isolation_level`` 0) or the last
+stable offset (1). The first partition that has data returns at least one whole batch even if
+it is larger than the size limits (KIP-74); a fetch starting inside a batch returns that whole
+batch. When fewer than ``min_bytes`` are available the request waits up to ``max_wait_ms`` for
+appends to any of its partitions. Versions 7+ use incremental fetch sessions (KIP-227), 13+
+name topics by id. Record bytes are sent from the segment files (see ``FileRecords``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from protocol.error_codes import ErrorCode
+from protocol.messages.fetch_request import FetchRequest
+from protocol.messages.fetch_response import FetchableTopicResponse, FetchResponse, PartitionData
+from protocol.primitives import ZERO_UUID
+from pybroker.context import RequestContext
+from pybroker.fetch_session import FetchSession, FetchSessionError, PartitionRequest
+from pybroker.handlers.registry import handles
+from pybroker.partition import Partition, ReadResult
+
+
+@dataclass(slots=True)
+class _Target:
+    key: Hashable
+    name: str
+    topic_id: UUID
+    index: int
+    fetch_offset: int
+    max_bytes: int
+    current_leader_epoch: int
+
+
+def _resolve(ctx: RequestContext, key: Any, use_ids: bool) -> tuple[str | None, UUID]:
+    topic_ref = key[0]
+    info = ctx.broker.metadata.by_id(topic_ref) if use_ids else ctx.broker.metadata.get(topic_ref)
+    if info is None:
+        return None, topic_ref if use_ids else ZERO_UUID
+    return info.name, info.topic_id
+
+
+def _read(
+    ctx: RequestContext, targets: list[_Target], req: FetchRequest, use_ids: bool
+) -> tuple[list[PartitionData], int]:
+    replicas = ctx.broker.replica_manager
+    remaining = req.max_bytes
+    min_one = True
+    total = 0
+    out: list[PartitionData] = []
+    for t in targets:
+        pd = PartitionData(partition_index=t.index, records=b"")
+        out.append(pd)
+        if not t.name:
+            pd.error_code = ErrorCode.UNKNOWN_TOPIC_ID if use_ids else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            continue
+        partition: Partition | None = replicas.get(t.name, t.index)
+        if partition is None:
+            pd.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            continue
+        result: ReadResult = partition.read(
+            t.fetch_offset,
+            min(t.max_bytes, max(remaining, 0)),
+            req.isolation_level,
+            t.current_leader_epoch,
+            min_one,
+        )
+        pd.error_code = result.error
+        pd.high_watermark = result.high_watermark
+        pd.last_stable_offset = result.last_stable_offset
+        pd.log_start_offset = result.log_start_offset
+        if req.isolation_level == 1:
+            pd.aborted_transactions = []
+        if result.records is not None and result.size:
+            pd.records = result.records
+            remaining -= result.size
+            total += result.size
+            min_one = False
+    return out, total
+
+
+@handles(FetchRequest, 4, 17)
+async def handle_fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
+    version = ctx.api_version
+    use_ids = version >= 13
+    requests = [
+        PartitionRequest(
+            (t.topic_id if use_ids else t.topic, p.partition),
+            p.fetch_offset,
+            p.partition_max_bytes,
+            p.log_start_offset,
+            p.current_leader_epoch,
+        )
+        for t in req.topics
+        for p in t.partitions
+    ]
+    session: FetchSession | None = None
+    incremental = False
+    sessions = ctx.broker.fetch_sessions
+    if version >= 7 and req.session_epoch > 0:
+        forgotten: list[Hashable] = [
+            (f.topic_id if use_ids else f.topic, i) for f in req.forgotten_topics_data for i in f.partitions
+        ]
+        try:
+            session = sessions.resume(req.session_id, req.session_epoch, requests, forgotten)
+        except FetchSessionError as exc:
+            return FetchResponse(error_code=exc.code, session_id=0)
+        incremental = True
+        entries = [
+            (k, p.fetch_offset, p.max_bytes, p.current_leader_epoch) for k, p in session.partitions.items()
+        ]
+    else:
+        if version >= 7:
+            session = sessions.open(req.session_id, req.session_epoch, requests)
+        entries = [(r.key, r.fetch_offset, r.max_bytes, r.current_leader_epoch) for r in requests]
+
+    targets = []
+    for key, offset, max_bytes, leader_epoch in entries:
+        name, topic_id = _resolve(ctx, key, use_ids)
+        targets.append(_Target(key, name or "", topic_id, key[1], offset, max_bytes, leader_epoch))  # type: ignore[index]
+
+    datas, total = _read(ctx, targets, req, use_ids)
+    if total < req.min_bytes and req.max_wait_ms > 0 and all(d.error_code == 0 for d in datas) and targets:
+        deadline = time.monotonic() + req.max_wait_ms / 1000
+        keys = [(t.name, t.index) for t in targets]
+        while total < req.min_bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await ctx.broker.replica_manager.wait_for_data(keys, left)
+            datas, total = _read(ctx, targets, req, use_ids)
+
+    by_topic: dict[Any, FetchableTopicResponse] = {}
+    topics: list[FetchableTopicResponse] = []
+    for t, pd in zip(targets, datas, strict=True):
+        if session is not None:
+            send = session.should_send(
+                t.key,
+                len(pd.records) > 0,
+                pd.error_code,
+                pd.high_watermark,
+                pd.last_stable_offset,
+                pd.log_start_offset,
+            )
+            if incremental and not send:
+                continue
+        topic_key = t.key[0]  # type: ignore[index]
+        entry = by_topic.get(topic_key)
+        if entry is None or entry is not (topics[-1] if topics else None):
+            entry = FetchableTopicResponse(
+                topic="" if use_ids else t.name or str(topic_key), topic_id=t.topic_id
+            )
+            topics.append(entry)
+            by_topic[topic_key] = entry
+        entry.partitions.append(pd)
+    return FetchResponse(session_id=session.id if session is not None else 0, responses=topics)
