@@ -11,6 +11,11 @@ descriptors.  Here:
   used segments release theirs (``LogSegment.release_resources``): the index mmaps are closed
   and the segment drops its reference to its :class:`~storage.file_slice.SegmentFile`, whose
   descriptor closes once no outstanding :class:`~storage.file_slice.FileSlice` uses it.
+* as a safety net for callers that keep only a slice's raw ``fd`` number (not the slice), the
+  last ``grace_files`` (64) evicted log files stay open until that many later evictions: a
+  descriptor read in one event-loop step is not closed in the same step unless more than
+  ``grace_files`` other segments were evicted meanwhile.  At most ``max_open_files +
+  grace_files`` descriptors are held by inactive segments.
 
 Threading: the cache has its own lock, held only for its bookkeeping.  A victim is released
 under its owner's lock taken with ``acquire(blocking=False)``; a victim whose log is busy in
@@ -21,12 +26,13 @@ lock-order deadlocks between two logs evicting each other's segments.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Protocol
 
 __all__ = ["DEFAULT_MAX_OPEN_FILES", "OpenFileCache", "Releasable"]
 
 DEFAULT_MAX_OPEN_FILES = 1024
+DEFAULT_GRACE_FILES = 64
 
 
 class Releasable(Protocol):
@@ -38,16 +44,18 @@ class Releasable(Protocol):
     @property
     def open_file_count(self) -> int: ...
 
-    def release_resources(self) -> None: ...
+    def release_resources(self) -> object | None: ...
 
 
 class OpenFileCache:
     """LRU of inactive segments that hold open descriptors, capped at ``max_open_files``."""
 
-    def __init__(self, max_open_files: int = DEFAULT_MAX_OPEN_FILES) -> None:
+    def __init__(self, max_open_files: int = DEFAULT_MAX_OPEN_FILES, grace_files: int = DEFAULT_GRACE_FILES) -> None:
         if max_open_files < 1:
             raise ValueError(f"max_open_files must be positive, got {max_open_files}")
         self.max_open_files = max_open_files
+        # log files of evicted segments, kept open until `grace_files` later evictions
+        self._grace: deque[object] = deque(maxlen=max(grace_files, 0))
         self._lru: OrderedDict[int, tuple[Releasable, int]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
@@ -91,8 +99,10 @@ class OpenFileCache:
             lock = victim.lock
             if lock.acquire(blocking=False):
                 try:
-                    victim.release_resources()
+                    dropped = victim.release_resources()
                     self.evictions += 1
+                    if dropped is not None and self._grace.maxlen:
+                        self._grace.append(dropped)
                 finally:
                     lock.release()
             else:
@@ -106,6 +116,13 @@ class OpenFileCache:
             if id(segment) not in self._lru:
                 self._lru[id(segment)] = (segment, count)
                 self._total += count
+
+    def clear(self) -> None:
+        """Forget every segment and drop the grace files (on shutdown)."""
+        with self._lock:
+            self._lru.clear()
+            self._total = 0
+            self._grace.clear()
 
     def forget(self, segment: Releasable) -> None:
         """Stop tracking ``segment`` (it became active, or was closed or deleted)."""

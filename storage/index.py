@@ -27,11 +27,13 @@ Crash behaviour
 An index is only a hint: every lookup lands on a position at or before the wanted batch and the
 caller scans the log forward from there.  After an unclean shutdown the segments from the
 recovery point on are rebuilt from their log files (``LogSegment.recover``), so a preallocated,
-half-written index is never trusted.  Independently, opening an existing file takes as entries
-the longest prefix that is not the all-zero tail a crashed preallocated index leaves behind
-(found by binary search, since valid keys are strictly increasing and never all-zero except
-possibly entry 0), and :meth:`sanity_check` (Kafka's checks: length a multiple of the entry size,
-last offset not below the base offset, keys of first and last entry ordered) raises
+half-written index is never trusted.  Independently: an inactive index's entry count is its file
+length (it was trimmed), as in Kafka; opening an existing file as *active* takes as entries the
+longest prefix before the all-zero tail a crashed preallocated index leaves behind (found by
+binary search: valid keys are strictly increasing and never all-zero except possibly entry 0);
+entries removed by truncation are zeroed so they cannot come back that way; and
+:meth:`sanity_check` (Kafka's checks: length a multiple of the entry size, last offset not below
+the base offset, plus first and last entry ordered) raises
 :class:`~storage.errors.CorruptIndexError`, on which the owning segment rebuilds both indexes.
 
 Ownership and threading: an index belongs to one :class:`~storage.segment.LogSegment` and is used
@@ -135,7 +137,10 @@ class AbstractIndex:
             os.close(fd)
         self._mm = mm
         self._length = length
-        self._entries = self._count_entries(rounded // self.entry_size)
+        upper = rounded // self.entry_size
+        # an inactive index was trimmed to its entries; only a reopened active one can carry a
+        # preallocated zero tail (a crash before the trim)
+        self._entries = self._count_entries(upper) if self._writable else upper
         self._loaded = True
 
     def _max_size_rounded(self) -> int:

@@ -743,10 +743,11 @@ class Log:
             cache = self._epochs()
             if timestamp in (EARLIEST_TIMESTAMP, EARLIEST_LOCAL_TIMESTAMP):
                 earliest = cache.earliest_entry
-                epoch = earliest.epoch if earliest is not None and earliest.start_offset <= self._log_start_offset else None
+                epoch = earliest.epoch if earliest is not None and earliest.start_offset <= self._log_start_offset else -1
                 return TimestampAndOffset(-1, self._log_start_offset, epoch)
             if timestamp == LATEST_TIMESTAMP:
-                return TimestampAndOffset(-1, self._leo, cache.latest_epoch)
+                latest = cache.latest_epoch
+                return TimestampAndOffset(-1, self._leo, -1 if latest is None else latest)
             if timestamp == MAX_TIMESTAMP:
                 return self._max_timestamp_locked()
             if timestamp < 0:
@@ -759,10 +760,16 @@ class Log:
                     return found
             return None
 
-    def max_timestamp(self) -> TimestampAndOffset | None:
-        """The record with the largest timestamp (ListOffsets -3)."""
+    def max_timestamp_and_offset(self) -> TimestampAndOffset | None:
+        """The record with the largest timestamp, first occurrence (ListOffsets -3)."""
         with self._lock:
             return self._max_timestamp_locked()
+
+    def epoch_for_offset(self, offset: int) -> int:
+        """The leader epoch the record at ``offset`` was written in; -1 if unknown."""
+        with self._lock:
+            epoch = self._epochs().epoch_for_offset(offset)
+            return -1 if epoch is None else epoch
 
     def _max_timestamp_locked(self) -> TimestampAndOffset | None:
         best: LogSegment | None = None

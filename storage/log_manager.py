@@ -47,7 +47,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,6 +280,23 @@ class LogManager:
         self._log_dir_of[tp] = state.path
         return log
 
+    def startup(self) -> list[Log]:
+        """Load every partition found on disk (same as :meth:`load_logs`)."""
+        return self.load_logs()
+
+    def delete_orphans(self, hosted: Collection[TopicPartition]) -> list[TopicPartition]:
+        """Delete the logs (open or only on disk) of partitions not in ``hosted``."""
+        with self._lock:
+            self._check_open()
+            found = set(self._logs)
+            for state in self._dirs:
+                found.update(tp for tp, _ in self._partition_dirs(state))
+            orphans = sorted(tp for tp in found if tp not in hosted)
+            for topic, partition in orphans:
+                _log.info("deleting log of %s-%d: the partition is not hosted here", topic, partition)
+                self.delete_log(topic, partition)
+            return orphans
+
     def get_log(self, topic: str, partition: int) -> Log | None:
         with self._lock:
             return self._logs.get((topic, partition))
@@ -419,6 +436,12 @@ class LogManager:
             state.high_watermarks = hws
             state.checkpoint(HIGH_WATERMARK_CHECKPOINT_FILE).write(hws)
 
+    def checkpoint(self) -> None:
+        """Write all three checkpoint files of every log dir now."""
+        with self._lock:
+            for state in self._dirs:
+                self._write_checkpoints_for(state)
+
     def checkpoint_recovery_points(self) -> None:
         with self._lock:
             for state in self._dirs:
@@ -491,6 +514,7 @@ class LogManager:
                 finally:
                     os.close(state.lock_fd)
             self._logs.clear()
+            self.file_cache.clear()
             self._closed = True
 
     def __enter__(self) -> LogManager:

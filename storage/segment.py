@@ -58,6 +58,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from protocol.errors import DecodeError
 from protocol.records import (
@@ -141,13 +142,12 @@ class SegmentRead:
     first_entry_incomplete: bool  # max_size cut the first batch (min_one_message was False)
 
 
-@dataclass(frozen=True, slots=True)
-class TimestampAndOffset:
-    """A ListOffsets answer: a record's timestamp, offset and the leader epoch of its batch."""
+class TimestampAndOffset(NamedTuple):
+    """A ListOffsets answer: a record's timestamp, offset and its batch's leader epoch (-1 if none)."""
 
     timestamp: int
     offset: int
-    leader_epoch: int | None
+    leader_epoch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,15 +316,19 @@ class LogSegment:
             self.rebuild_indexes()
         self._touch()
 
-    def release_resources(self) -> None:
-        """Close an inactive segment's descriptor reference and index mmaps (LRU eviction)."""
+    def release_resources(self) -> SegmentFile | None:
+        """Unmap an inactive segment's indexes and give up its log file (LRU eviction).
+
+        Returns the dropped :class:`SegmentFile` so the cache can keep it alive a little longer.
+        """
         if self._active:
-            return
-        self._file = None
+            return None
+        file, self._file = self._file, None
         if self.offset_index.is_loaded:
             self.offset_index.release()
         if self.time_index.is_loaded:
             self.time_index.release()
+        return file
 
     # -- timestamps ------------------------------------------------------------------------------
 
@@ -528,7 +532,7 @@ class LogSegment:
             for record in iter_records(data, 0, verify=False):
                 if record.timestamp >= timestamp and record.offset >= starting_offset:
                     epoch = header.partition_leader_epoch
-                    return TimestampAndOffset(record.timestamp, record.offset, epoch if epoch >= 0 else None)
+                    return TimestampAndOffset(record.timestamp, record.offset, epoch if epoch >= 0 else -1)
         return None
 
     def find_max_timestamp(self) -> TimestampAndOffset | None:
@@ -541,7 +545,7 @@ class LogSegment:
             if header.max_timestamp != max_ts.timestamp:
                 continue
             epoch = header.partition_leader_epoch
-            leader_epoch = epoch if epoch >= 0 else None
+            leader_epoch = epoch if epoch >= 0 else -1
             if header.timestamp_type == TIMESTAMP_TYPE_LOG_APPEND_TIME:
                 return TimestampAndOffset(header.max_timestamp, header.base_offset, leader_epoch)
             for record in iter_records(data, 0, verify=False):
