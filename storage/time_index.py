@@ -104,7 +104,10 @@ class TimeIndex(AbstractIndex):
         if timestamp <= last.timestamp:
             return False
         if n >= self._length // self.entry_size:
-            raise ValueError(f"no room in time index {self.path} for the entry on roll")
+            if not skip_full_check:
+                raise ValueError(f"no room in time index {self.path}")
+            # the reserved slot is missing (segment.index.bytes shrank): grow by one entry
+            self.resize(self._length + self.entry_size)
         _ENTRY.pack_into(self._mmap(), n * 12, timestamp, offset - self.base_offset)
         self._entries = n + 1
         self._last = TimestampOffset(timestamp, offset)
