@@ -283,6 +283,22 @@ class _DelayedJoin:
     remaining_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _JoinRequest:
+    group_id: str
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+    rebalance_timeout_ms: int
+    session_timeout_ms: int
+    protocol_type: str
+    protocols: list[tuple[str, bytes]]
+    require_known_member_id: bool
+    supports_skipping_assignment: bool
+    reason: str
+
+
 class GroupCoordinator:
     """Classic-protocol group membership and offset bookkeeping for every group of this broker."""
 
@@ -322,7 +338,10 @@ class GroupCoordinator:
         return self._timers.next_deadline()
 
     def tick(self, now_ms: int | None = None) -> TickResult:
-        """Fire every timer due at ``now_ms`` (default: the clock), in deadline order."""
+        """Fire every timer due at ``now_ms`` (default: the clock), in deadline order.
+
+        A timer armed by this very tick waits for the next call even if already due (so a
+        zero delay cannot spin here): call again while ``next_deadline() <= now``."""
         self._now = self._clock() if now_ms is None else now_ms
         armed_before = self._timers.seq
         while (key := self._timers.pop_due(self._now, armed_before)) is not None:
@@ -389,144 +408,75 @@ class GroupCoordinator:
         ``supports_skipping_assignment`` for v9+ (KIP-814). v0 callers pass the session timeout
         as ``rebalance_timeout_ms``."""
         self._now = self._clock()
-        pending: Pending[JoinResult] = Pending()
-        self._join(
-            pending,
+        request = _JoinRequest(
             group_id,
             member_id,
             group_instance_id,
-            require_known_member_id,
-            supports_skipping_assignment,
             client_id,
             client_host,
             rebalance_timeout_ms,
             session_timeout_ms,
             protocol_type,
             [(name, bytes(md)) for name, md in protocols],
+            require_known_member_id,
+            supports_skipping_assignment,
             reason or "not provided",
         )
+        pending: Pending[JoinResult] = Pending()
+        self._join(request, pending)
         return JoinCall(pending, self._take_records())
 
-    def _join(
-        self,
-        pending: Pending[JoinResult],
-        group_id: str,
-        member_id: str,
-        instance_id: str | None,
-        require_known_member_id: bool,
-        supports_skip: bool,
-        client_id: str,
-        client_host: str,
-        rebalance_timeout_ms: int,
-        session_timeout_ms: int,
-        protocol_type: str,
-        protocols: list[tuple[str, bytes]],
-        reason: str,
-    ) -> None:
-        def fail(error: ErrorCode, mid: str = member_id) -> None:
-            pending.set_result(JoinResult.failure(mid, error))
+    def _join(self, req: _JoinRequest, pending: Pending[JoinResult]) -> None:
+        def fail(error: ErrorCode, member_id: str = req.member_id) -> None:
+            pending.set_result(JoinResult.failure(member_id, error))
 
-        if not group_id:
+        if not req.group_id:
             return fail(ErrorCode.INVALID_GROUP_ID)
         if self._loading:
             return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
         cfg = self.config
-        if not cfg.group_min_session_timeout_ms <= session_timeout_ms <= cfg.group_max_session_timeout_ms:
+        if not cfg.group_min_session_timeout_ms <= req.session_timeout_ms <= cfg.group_max_session_timeout_ms:
             return fail(ErrorCode.INVALID_SESSION_TIMEOUT)
-        is_unknown = member_id == UNKNOWN_MEMBER_ID
-        group = self._groups.get(group_id)
+        is_unknown = req.member_id == UNKNOWN_MEMBER_ID
+        group = self._groups.get(req.group_id)
         if group is None:
             if not is_unknown:
                 return fail(ErrorCode.UNKNOWN_MEMBER_ID)
-            group = self._groups[group_id] = Group(group_id, self._now)
-        if not self._accept_joining_member(group, member_id):
-            group.remove(member_id)
+            group = self._groups[req.group_id] = Group(req.group_id, self._now)
+        if not self._accept_joining_member(group, req.member_id):
+            group.remove(req.member_id)
             fail(ErrorCode.GROUP_MAX_SIZE_REACHED, UNKNOWN_MEMBER_ID)
         elif group.is_(GroupState.DEAD):
             fail(ErrorCode.COORDINATOR_NOT_AVAILABLE)
-        elif not group.supports_protocols(protocol_type, (name for name, _ in protocols)):
+        elif not group.supports_protocols(req.protocol_type, (name for name, _ in req.protocols)):
             fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
         elif is_unknown:
-            new_member_id = f"{instance_id if instance_id is not None else client_id}-{self._new_uuid()}"
-            if instance_id is not None:
-                old_member_id = group.current_static_member_id(instance_id)
-                if old_member_id is not None:
-                    self._update_static_member_and_rebalance(
-                        group,
-                        old_member_id,
-                        new_member_id,
-                        instance_id,
-                        protocols,
-                        rebalance_timeout_ms,
-                        session_timeout_ms,
-                        pending,
-                        supports_skip,
-                        reason,
-                    )
-                else:
-                    self._add_member_and_rebalance(
-                        group,
-                        pending,
-                        new_member_id,
-                        instance_id,
-                        client_id,
-                        client_host,
-                        rebalance_timeout_ms,
-                        session_timeout_ms,
-                        protocol_type,
-                        protocols,
-                        reason,
-                    )
-            elif require_known_member_id:
+            prefix = req.client_id if req.group_instance_id is None else req.group_instance_id
+            new_member_id = f"{prefix}-{self._new_uuid()}"
+            old_member_id = (
+                None
+                if req.group_instance_id is None
+                else group.current_static_member_id(req.group_instance_id)
+            )
+            if old_member_id is not None:
+                self._update_static_member_and_rebalance(group, req, pending, old_member_id, new_member_id)
+            elif req.group_instance_id is None and req.require_known_member_id:
+                # KIP-394: hand out the id and wait for the member to come back with it
                 group.add_pending_member(new_member_id)
-                self._timers.schedule(
-                    _TimerKey(_PENDING, group_id, new_member_id), self._now + session_timeout_ms
-                )
+                key = _TimerKey(_PENDING, req.group_id, new_member_id)
+                self._timers.schedule(key, self._now + req.session_timeout_ms)
                 fail(ErrorCode.MEMBER_ID_REQUIRED, new_member_id)
             else:
-                self._add_member_and_rebalance(
-                    group,
-                    pending,
-                    new_member_id,
-                    None,
-                    client_id,
-                    client_host,
-                    rebalance_timeout_ms,
-                    session_timeout_ms,
-                    protocol_type,
-                    protocols,
-                    reason,
-                )
-        elif group.is_pending_member(member_id):
-            if instance_id is not None:
-                # pending ids are only handed to dynamic members; Kafka treats this as a bug
+                self._add_member_and_rebalance(group, req, pending, new_member_id)
+        elif group.is_pending_member(req.member_id):
+            if req.group_instance_id is not None:
+                # pending ids are only handed to dynamic members (Kafka: IllegalStateException)
                 fail(ErrorCode.UNKNOWN_MEMBER_ID)
             else:
-                self._timers.cancel(_TimerKey(_PENDING, group_id, member_id))
-                self._add_member_and_rebalance(
-                    group,
-                    pending,
-                    member_id,
-                    None,
-                    client_id,
-                    client_host,
-                    rebalance_timeout_ms,
-                    session_timeout_ms,
-                    protocol_type,
-                    protocols,
-                    reason,
-                )
+                self._timers.cancel(_TimerKey(_PENDING, req.group_id, req.member_id))
+                self._add_member_and_rebalance(group, req, pending, req.member_id)
         else:
-            self._current_member_join(
-                group,
-                pending,
-                member_id,
-                instance_id,
-                protocols,
-                rebalance_timeout_ms,
-                session_timeout_ms,
-                reason,
-            )
+            self._current_member_join(group, req, pending)
         if group.is_(GroupState.PREPARING_REBALANCE):
             self._try_complete_join(group)
         return None
@@ -558,25 +508,18 @@ class GroupCoordinator:
             return ErrorCode.UNKNOWN_MEMBER_ID
         return None
 
-    def _current_member_join(
-        self,
-        group: Group,
-        pending: Pending[JoinResult],
-        member_id: str,
-        instance_id: str | None,
-        protocols: list[tuple[str, bytes]],
-        rebalance_timeout_ms: int,
-        session_timeout_ms: int,
-        reason: str,
-    ) -> None:
-        error = self._validate_current_member(group, member_id, instance_id)
+    def _current_member_join(self, group: Group, req: _JoinRequest, pending: Pending[JoinResult]) -> None:
+        member_id, reason = req.member_id, req.reason
+        error = self._validate_current_member(group, member_id, req.group_instance_id)
         if error is not None:
             pending.set_result(JoinResult.failure(member_id, error))
             return
         member = group.get(member_id)
 
         def rejoin(why: str) -> None:
-            group.update_member(member, protocols, rebalance_timeout_ms, session_timeout_ms, pending)
+            group.update_member(
+                member, req.protocols, req.rebalance_timeout_ms, req.session_timeout_ms, pending
+            )
             self._maybe_prepare_rebalance(group, f"{why}; client reason: {reason}")
 
         def current_generation(with_members: bool) -> JoinResult:
@@ -594,7 +537,7 @@ class GroupCoordinator:
         if group.is_(GroupState.PREPARING_REBALANCE):
             rejoin(f"member {member_id} joining during PreparingRebalance")
         elif group.is_(GroupState.COMPLETING_REBALANCE):
-            if member.matches(protocols):
+            if member.matches(req.protocols):
                 # the member missed the join response: answer with the current generation
                 pending.set_result(current_generation(group.is_leader(member_id)))
             else:
@@ -602,7 +545,7 @@ class GroupCoordinator:
         elif group.is_(GroupState.STABLE):
             if group.is_leader(member_id):
                 rejoin(f"leader {member_id} rejoining a Stable group")
-            elif not member.matches(protocols):
+            elif not member.matches(req.protocols):
                 rejoin(f"member {member_id} changed metadata")
             else:
                 pending.set_result(current_generation(False))
@@ -610,28 +553,17 @@ class GroupCoordinator:
             pending.set_result(JoinResult.failure(member_id, ErrorCode.UNKNOWN_MEMBER_ID))
 
     def _add_member_and_rebalance(
-        self,
-        group: Group,
-        pending: Pending[JoinResult],
-        member_id: str,
-        instance_id: str | None,
-        client_id: str,
-        client_host: str,
-        rebalance_timeout_ms: int,
-        session_timeout_ms: int,
-        protocol_type: str,
-        protocols: list[tuple[str, bytes]],
-        reason: str,
+        self, group: Group, req: _JoinRequest, pending: Pending[JoinResult], member_id: str
     ) -> None:
         member = Member(
             member_id,
-            instance_id,
-            client_id,
-            client_host,
-            rebalance_timeout_ms,
-            session_timeout_ms,
-            protocol_type,
-            protocols,
+            req.group_instance_id,
+            req.client_id,
+            req.client_host,
+            req.rebalance_timeout_ms,
+            req.session_timeout_ms,
+            req.protocol_type,
+            list(req.protocols),
             is_new=True,
         )
         if group.is_(GroupState.PREPARING_REBALANCE) and group.generation_id == 0:
@@ -639,34 +571,31 @@ class GroupCoordinator:
         group.add(member, pending)
         # a new member cannot heartbeat before its first join response: bound its wait instead
         self._schedule_heartbeat(group, member, self.config.new_member_join_timeout_ms)
-        self._maybe_prepare_rebalance(group, f"adding new member {member_id}; client reason: {reason}")
+        self._maybe_prepare_rebalance(group, f"adding new member {member_id}; client reason: {req.reason}")
 
     def _update_static_member_and_rebalance(
         self,
         group: Group,
+        req: _JoinRequest,
+        pending: Pending[JoinResult],
         old_member_id: str,
         new_member_id: str,
-        instance_id: str,
-        protocols: list[tuple[str, bytes]],
-        rebalance_timeout_ms: int,
-        session_timeout_ms: int,
-        pending: Pending[JoinResult],
-        supports_skip: bool,
-        reason: str,
     ) -> None:
         """A known static member came back with an unknown member id (KIP-345)."""
+        instance_id = req.group_instance_id
+        assert instance_id is not None
         previous_leader = group.leader_id or ""
         member = group.replace_static_member(instance_id, old_member_id, new_member_id)
         self._cancel_heartbeat(group, old_member_id)
         self._schedule_heartbeat(group, member)
-        group.update_member(member, protocols, rebalance_timeout_ms, session_timeout_ms, pending)
-        why = f"static member {instance_id} rejoined as {new_member_id}; client reason: {reason}"
+        group.update_member(member, req.protocols, req.rebalance_timeout_ms, req.session_timeout_ms, pending)
+        why = f"static member {instance_id} rejoined as {new_member_id}; client reason: {req.reason}"
         if group.is_(GroupState.STABLE):
             if group.protocol_name == group.select_protocol():
                 # nothing the assignment depends on changed: persist the new id, keep the
                 # assignment, no rebalance
                 self._store_group(group, {m.member_id: m.assignment for m in group.members.values()})
-                if supports_skip:
+                if req.supports_skipping_assignment:
                     is_leader = group.is_leader(new_member_id)
                     result = JoinResult(
                         ErrorCode.NONE,
