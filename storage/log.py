@@ -159,7 +159,12 @@ class AppendInfo:
 
 @dataclass(frozen=True, slots=True)
 class FetchDataInfo:
-    """A read: the records slice (``None`` when empty) and the log's offsets at read time."""
+    """A read: the records slice (``None`` when empty) and the log's offsets at read time.
+
+    ``first_entry_incomplete`` is set when ``min_one_message`` was false and ``max_bytes`` cut the
+    first batch: the slice then holds only part of a batch.  Kafka's ReplicaManager answers such a
+    read with empty records (Fetch v3+, so the consumer moves on to the next partition).
+    """
 
     records: FileSlice | None
     fetch_offset: int

@@ -33,6 +33,10 @@ Load sequence (Kafka 3.9's order):
 
 Inactive segments whose indexes exist are *not* checked at load: their indexes are mapped and
 sanity-checked at first use (a failure rebuilds them then).
+
+Recovery does not reject batches larger than ``max.message.bytes``: that limit may have been
+lowered after the data was written, and truncating valid data over it would lose records.  The
+size bounds enforced are the batch format's (``batchLength >= 49``) and the file's end.
 """
 
 from __future__ import annotations
