@@ -198,7 +198,7 @@ class LeaderEpochFileCache:
         Exclusive like Kafka's: ``truncate_from_start(6)`` keeps an entry that starts at 6.
         """
         i = bisect.bisect_right(self._offsets, start_offset)
-        if i == 0:
+        if i == 0 or (i == 1 and self._offsets[0] == start_offset):
             return
         epoch = self._epochs[i - 1]
         del self._epochs[:i]

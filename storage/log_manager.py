@@ -415,7 +415,14 @@ class LogManager:
 
     def _write_checkpoints_for(self, state: _LogDir, which: Sequence[str] = ("recovery", "start", "hw")) -> None:
         logs = [(tp, log) for tp, log in self._logs.items() if self._log_dir_of[tp] == state.path]
-        on_disk = {tp for tp, _ in self._partition_dirs(state)}
+        loaded = {tp for tp, _ in logs}
+        # entries of partitions not loaded (lazy loading) are kept while their directory exists
+        unloaded = {
+            tp
+            for tp in (*state.recovery_points, *state.log_start_offsets, *state.high_watermarks)
+            if tp not in loaded
+        }
+        on_disk = {tp for tp in unloaded if (state.path / partition_dir_name(*tp)).is_dir()}
         if "recovery" in which:
             points = {tp: off for tp, off in state.recovery_points.items() if tp in on_disk}
             points.update({tp: log.recovery_point for tp, log in logs})
