@@ -64,19 +64,24 @@ def test_aiokafka_bootstrap(shared_broker: BrokerProcess) -> None:
 
 
 @pytest.mark.parametrize("version", range(0, 13))
-def test_metadata_every_version_reports_unknown_topics(shared_broker: BrokerProcess, version: int) -> None:
+def test_metadata_every_version_unknown_invalid_and_auto_created_topics(
+    shared_broker: BrokerProcess, version: int
+) -> None:
     from protocol.messages import MetadataRequest
     from protocol.messages.metadata_request import MetadataRequestTopic
     from tests.support.broker import roundtrip
 
+    name = f"auto-v{version}"
+    request = MetadataRequest(
+        topics=[MetadataRequestTopic(name=name), MetadataRequestTopic(name="bad/name")],
+        allow_auto_topic_creation=False,
+    )
     with shared_broker.connect() as sock:
-        resp = roundtrip(
-            sock,
-            3,
-            version,
-            MetadataRequest(
-                topics=[MetadataRequestTopic(name="nope"), MetadataRequestTopic(name="bad/name")]
-            ),
-        )
+        resp = roundtrip(sock, 3, version, request)
     assert [(b.node_id, b.port) for b in resp.brokers] == [(0, shared_broker.port)]  # type: ignore[attr-defined]
-    assert [(t.name, t.error_code) for t in resp.topics] == [("nope", 3), ("bad/name", 17)]  # type: ignore[attr-defined]
+    topics = resp.topics  # type: ignore[attr-defined]
+    if version < 4:  # no allow_auto_topic_creation field: the broker's auto.create.topics.enable decides
+        assert [(t.name, t.error_code, len(t.partitions)) for t in topics] == [(name, 0, 1), ("bad/name", 17, 0)]
+        assert topics[0].partitions[0].leader_id == 0
+    else:
+        assert [(t.name, t.error_code) for t in topics] == [(name, 3), ("bad/name", 17)]
