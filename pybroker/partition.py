@@ -21,7 +21,7 @@ from pybroker.file_records import FileRecords
 from pybroker.metadata import PartitionState
 from storage.config import LogConfig
 from storage.errors import OffsetOutOfRangeError, StorageError, error_code_for
-from storage.log import Log
+from storage.log import AppendOrigin, Log
 from storage.producer_state import BatchMetadata, ProducerStateError, ProducerStateManager
 
 LOG_APPEND_TIME = "LogAppendTime"
@@ -69,6 +69,7 @@ class Partition:
         self.config = config
         self.clock_ms = clock_ms
         self.producers = ProducerStateManager(log.dir)
+        self.on_append: Callable[[], None] | None = None  # set by the replica manager: wakes fetches
         self._load_producer_state()
         log.assign_leader_epoch(state.leader_epoch)
         log.update_high_watermark(log.log_end_offset)  # a standalone leader: ISR = {self}
@@ -130,6 +131,31 @@ class Partition:
             return AppendResult.failed(error_code_for(exc), str(exc))
         producers.update(info.batches[0], info.first_offset, info.last_offset, info.max_timestamp)
         log.update_high_watermark(log.log_end_offset)
+        return AppendResult(
+            base_offset=info.first_offset,
+            log_append_time=info.log_append_time,
+            log_start_offset=log.log_start_offset,
+        )
+
+    def append_from_coordinator(self, records: bytes | bytearray) -> AppendResult:
+        """Append batches the broker's own coordinators built (offsets, group metadata, markers).
+
+        Offsets are assigned as for clients, without the client-only checks (control batches are
+        allowed); the high watermark moves with the log end on a standalone leader.
+        """
+        log = self.log
+        try:
+            info = log.append_as_leader(
+                records, self.state.leader_epoch, self.clock_ms(), origin=AppendOrigin.COORDINATOR
+            )
+        except (DecodeError, StorageError) as exc:
+            return AppendResult.failed(error_code_for(exc), str(exc))
+        for header in info.batches:
+            if header.producer_id >= 0:
+                self.producers.update(header, header.base_offset, header.last_offset, header.max_timestamp)
+        log.update_high_watermark(log.log_end_offset)
+        if self.on_append is not None:
+            self.on_append()
         return AppendResult(
             base_offset=info.first_offset,
             log_append_time=info.log_append_time,

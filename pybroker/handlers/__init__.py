@@ -1,32 +1,16 @@
-"""One module per Kafka API; importing this package registers them all in ``HANDLERS``."""
+"""One module per Kafka API; importing this package registers them all in ``HANDLERS``.
 
-from pybroker.handlers import (
-    api_versions,
-    create_partitions,
-    create_topics,
-    delete_topics,
-    describe_cluster,
-    fetch,
-    init_producer_id,
-    list_offsets,
-    metadata,
-    offset_for_leader_epoch,
-    produce,
-)
+Every module in this package except ``registry`` is imported here, so adding an API is adding
+a module: its ``@handles`` registration feeds ApiVersions.
+"""
+
+import importlib
+import pkgutil
+
 from pybroker.handlers.registry import HANDLERS, HandlerSpec
 
-__all__ = [
-    "HANDLERS",
-    "HandlerSpec",
-    "api_versions",
-    "create_partitions",
-    "create_topics",
-    "delete_topics",
-    "describe_cluster",
-    "fetch",
-    "init_producer_id",
-    "list_offsets",
-    "metadata",
-    "offset_for_leader_epoch",
-    "produce",
-]
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "registry":
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["HANDLERS", "HandlerSpec"]
