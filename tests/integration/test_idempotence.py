@@ -17,6 +17,7 @@ across a crash (rebuilt from the log).
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -67,18 +68,32 @@ class Proxied:
         else:
             self.broker.kill()
         self.broker.start()
-        self.proxy.upstream = (self.broker.host, self.broker.port)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[Proxied]:
     proxy = FaultProxy().start()
+    # The ready file (hence BrokerProcess.host/port) reports the *advertised* address, which here
+    # is the proxy's; so the broker's own listener is pinned with an explicit, free port.
+    listen_port = free_port()
     broker = BrokerProcess(
-        tmp_path / "broker", overrides={"advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy.port}"}
+        tmp_path / "broker",
+        overrides={
+            "listeners": f"PLAINTEXT://127.0.0.1:{listen_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy.port}",
+        },
     )
+    proxy.upstream = ("127.0.0.1", listen_port)
     try:
         broker.start()
-        proxy.upstream = (broker.host, broker.port)
+        assert broker.bootstrap == proxy.bootstrap
         yield Proxied(broker, proxy)
     finally:
         broker.stop()

@@ -72,6 +72,7 @@ class FaultProxy:
         self._sock.setblocking(False)
         self.host: str = host
         self.port: int = self._sock.getsockname()[1]
+        self._upstream: tuple[str, int] | None = None
         self.upstream = upstream
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -87,6 +88,16 @@ class FaultProxy:
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def upstream(self) -> tuple[str, int] | None:
+        return self._upstream
+
+    @upstream.setter
+    def upstream(self, address: tuple[str, int] | None) -> None:
+        if address is not None and address[1] == self.port and address[0] in (self.host, "localhost"):
+            raise ValueError(f"the proxy's upstream {address} is the proxy itself")
+        self._upstream = address
 
     def start(self) -> FaultProxy:
         self._thread.start()
@@ -173,12 +184,12 @@ class FaultProxy:
 
     async def _handle(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
         self.stats["accepted"] += 1
-        if self._blocked or self.upstream is None:
+        if self._blocked or self._upstream is None:
             self.stats["refused"] += 1
             cwriter.transport.abort()
             return
         try:
-            ureader, uwriter = await asyncio.open_connection(*self.upstream)
+            ureader, uwriter = await asyncio.open_connection(*self._upstream)
         except OSError:
             self.stats["upstream_unreachable"] += 1
             cwriter.transport.abort()
