@@ -18,6 +18,7 @@ class RequestContext:
     api_version: int
     listener_name: str
     client_host: str
+    close_connection: str | None = None  # set by a handler: close after this request, with the reason
 
     @property
     def client_id(self) -> str | None:

@@ -201,6 +201,8 @@ class Connection(asyncio.Protocol):
             log.exception("handler failed", api=spec.name, version=request.api_version, peer=self.peer[0])
             self.close("handler failed")
             return None
+        if ctx.close_connection is not None:
+            self.close(ctx.close_connection)
         if body is None:
             return None
         return encode_response(request.header.correlation_id, request.api_key, request.api_version, body)

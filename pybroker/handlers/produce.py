@@ -4,7 +4,7 @@ Versions 0-2 carry legacy (magic 0/1) message sets only, which this broker does 
 they are not advertised. Each partition's records must be exactly one v2 record batch (Kafka's
 ``ProduceRequest.validateRecords``). ``acks=0`` sends no response; ``acks=1`` answers once the
 leader appended; ``acks=-1`` once every in-sync replica has the batch (immediately on a single
-broker, whose ISR is itself).
+broker, whose ISR is itself). A failed ``acks=0`` produce closes the connection, as in Kafka.
 """
 
 from __future__ import annotations
@@ -50,5 +50,9 @@ async def handle_produce(ctx: RequestContext, req: ProduceRequest) -> ProduceRes
     if pending:
         await replicas.await_acks(pending, req.timeout_ms)
     if acks == 0:
+        # acks=0 has no response to carry an error: Kafka closes the connection instead, so the
+        # client notices and refreshes its metadata
+        if any(p.error_code for t in responses for p in t.partition_responses):
+            ctx.close_connection = "acks=0 produce failed"
         return None
     return ProduceResponse(responses=responses)
