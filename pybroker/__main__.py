@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--log-level", default=os.environ.get("PYBROKER_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--ready-file",
-        help="write the bound listener ports as JSON to this file once the broker accepts connections",
+        help="once the broker accepts connections, write its advertised (\"listeners\") and bound (\"bound\") "
+        "addresses per listener as JSON to this file",
     )
     return parser.parse_args(argv)
 
@@ -50,6 +51,9 @@ async def run(config: BrokerConfig, ready_file: str | None) -> None:
                     "broker_id": broker.broker_id,
                     "cluster_id": broker.cluster_id,
                     "listeners": broker.advertised(),
+                    "bound": {
+                        ln.name: [ln.host, broker.server.bound_ports[ln.name]] for ln in broker.config.listeners
+                    },
                 }
             )
         )

@@ -26,6 +26,7 @@ class BrokerProcess:
     overrides: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 0
+    bound_port: int = 0  # the listener's real port: 0 on first start, reused on restarts
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -37,9 +38,8 @@ class BrokerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ready = self.data_dir / "ready.json"
         ready.unlink(missing_ok=True)
-        listen_port = self.port  # 0 on first start; the same port again on a restart
         props = {
-            "listeners": f"PLAINTEXT://{self.host}:{listen_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.bound_port}",
             "log.dirs": str(self.data_dir / "logs"),
             **self.overrides,
         }
@@ -66,7 +66,8 @@ class BrokerProcess:
                 raise TimeoutError(f"broker did not start in {timeout}s:\n{self.log()}")
             time.sleep(0.02)
         info = json.loads(ready.read_text())
-        self.host, self.port = info["listeners"]["PLAINTEXT"]
+        self.host, self.port = info["listeners"]["PLAINTEXT"]  # what clients are told
+        self.bound_port = info["bound"]["PLAINTEXT"][1]
         return self
 
     def log(self) -> str:
