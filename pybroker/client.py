@@ -1,0 +1,99 @@
+"""A minimal asyncio Kafka protocol client for the broker's own requests to other brokers.
+
+Replica fetchers and the controller talk to brokers with the same wire protocol clients use.
+:class:`BrokerConnection` keeps one TCP connection, pipelines requests and matches responses to
+them by correlation id (Kafka answers in order, which is checked). Bodies are the generated
+message classes; framing comes from ``protocol.framing``. Any connection failure fails every
+outstanding request with :class:`ConnectionError` and the connection must be replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import deque
+from typing import Any
+
+from protocol.errors import DecodeError
+from protocol.framing import FrameReader, decode_response, encode_request
+from protocol.message import Message
+
+MAX_RESPONSE_BYTES = 1 << 30
+
+
+class BrokerConnection:
+    """One connection to ``host:port``; create with :meth:`connect`, close with :meth:`close`."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client_id: str) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.client_id = client_id
+        self._correlation = itertools.count(1)
+        self._pending: deque[tuple[int, int, int, asyncio.Future[Any]]] = deque()
+        self._frames = FrameReader(MAX_RESPONSE_BYTES)
+        self._closed = False
+        self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
+
+    @classmethod
+    async def connect(
+        cls, host: str, port: int, client_id: str = "pybroker", timeout: float = 10.0
+    ) -> BrokerConnection:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        return cls(reader, writer, client_id)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def request(self, api_key: int, api_version: int, body: Message, timeout: float = 30.0) -> Any:
+        """Send one request and wait for its response body."""
+        if self._closed:
+            raise ConnectionError("connection closed")
+        correlation_id = next(self._correlation) & 0x7FFFFFFF
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((correlation_id, api_key, api_version, future))
+        self._writer.write(encode_request(api_key, api_version, correlation_id, self.client_id, body))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            self._fail(ConnectionError(f"request {api_key} v{api_version} timed out after {timeout}s"))
+            raise
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                data = await self._reader.read(1 << 20)
+                if not data:
+                    raise ConnectionError("connection closed by the broker")
+                self._frames.receive_data(data)
+                while (frame := self._frames.next_frame()) is not None:
+                    if not self._pending:
+                        raise ConnectionError("response without a request")
+                    correlation_id, api_key, api_version, future = self._pending.popleft()
+                    got, body = decode_response(frame, api_key, api_version)
+                    if got != correlation_id:
+                        raise ConnectionError(f"correlation id {got} does not match request {correlation_id}")
+                    if not future.done():
+                        future.set_result(body)
+        except (OSError, ConnectionError, DecodeError) as exc:
+            self._fail(exc if isinstance(exc, ConnectionError) else ConnectionError(str(exc)))
+        except asyncio.CancelledError:
+            self._fail(ConnectionError("connection closed"))
+            raise
+
+    def _fail(self, exc: ConnectionError) -> None:
+        self._closed = True
+        while self._pending:
+            future = self._pending.popleft()[3]
+            if not future.done():
+                future.set_exception(exc)
+        self._writer.close()
+
+    async def close(self) -> None:
+        self._fail(ConnectionError("connection closed"))
+        self._read_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await self._read_task
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
