@@ -22,13 +22,13 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from protocol.messages.metadata_response import (  # noqa: E402
+from protocol.messages.metadata_response import (
     MetadataResponse,
     MetadataResponseBroker,
     MetadataResponsePartition,
     MetadataResponseTopic,
 )
-from protocol.messages.produce_request import PartitionProduceData, ProduceRequest, TopicProduceData  # noqa: E402
+from protocol.messages.produce_request import PartitionProduceData, ProduceRequest, TopicProduceData
 
 
 def metadata_response() -> MetadataResponse:
