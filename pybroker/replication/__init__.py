@@ -1,0 +1,1 @@
+"""Leader/follower replication: follower tracking, high watermark, ISR changes."""
