@@ -19,6 +19,7 @@ from protocol.errors import DecodeError
 from protocol.records import BatchHeader, InvalidRecordError
 from pybroker.file_records import FileRecords
 from pybroker.metadata import PartitionState
+from pybroker.replication.isr import LeaderReplicaTracker
 from storage.config import LogConfig
 from storage.errors import OffsetOutOfRangeError, StorageError, error_code_for
 from storage.log import AppendOrigin, Log
@@ -72,7 +73,10 @@ class Partition:
         self.on_append: Callable[[], None] | None = None  # set by the replica manager: wakes fetches
         self._load_producer_state()
         log.assign_leader_epoch(state.leader_epoch)
-        log.update_high_watermark(log.log_end_offset)  # a standalone leader: ISR = {self}
+        self.replicas = LeaderReplicaTracker(
+            state.leader, state.replicas, state.isr, log.high_watermark, log.log_end_offset, clock_ms()
+        )
+        self._advance_high_watermark()
 
     @property
     def leader_epoch(self) -> int:
@@ -86,6 +90,11 @@ class Partition:
         self.producers.load(log.batch_headers(start))
         self.producers.update_map_end_offset(log.log_end_offset)
 
+    def _advance_high_watermark(self) -> None:
+        """Move the high watermark to what every in-sync replica has (just the leader when alone)."""
+        if self.replicas.maybe_advance_high_watermark(self.log.log_end_offset):
+            self.log.update_high_watermark(self.replicas.high_watermark)
+
     def update_config(self, config: LogConfig) -> None:
         self.config = config
         self.log.update_config(config)
@@ -97,10 +106,10 @@ class Partition:
             return AppendResult.failed(
                 ErrorCode.INVALID_RECORD, "Produce requests must have at least one record batch"
             )
-        if acks == -1 and len(self.state.isr) < self.config.min_insync_replicas:
+        if acks == -1 and len(self.replicas.isr) < self.config.min_insync_replicas:
             return AppendResult.failed(
                 ErrorCode.NOT_ENOUGH_REPLICAS,
-                f"The size of the current ISR {len(self.state.isr)} is insufficient to satisfy the min.isr "
+                f"The size of the current ISR {len(self.replicas.isr)} is insufficient to satisfy the min.isr "
                 f"requirement of {self.config.min_insync_replicas} for partition {self.topic}-{self.index}",
             )
         producers = self.producers
@@ -130,7 +139,7 @@ class Partition:
         except (DecodeError, StorageError) as exc:
             return AppendResult.failed(error_code_for(exc), str(exc))
         producers.update(info.batches[0], info.first_offset, info.last_offset, info.max_timestamp)
-        log.update_high_watermark(log.log_end_offset)
+        self._advance_high_watermark()
         return AppendResult(
             base_offset=info.first_offset,
             log_append_time=info.log_append_time,
@@ -153,7 +162,7 @@ class Partition:
         for header in info.batches:
             if header.producer_id >= 0:
                 self.producers.update(header, header.base_offset, header.last_offset, header.max_timestamp)
-        log.update_high_watermark(log.log_end_offset)
+        self._advance_high_watermark()
         if self.on_append is not None:
             self.on_append()
         return AppendResult(
