@@ -39,6 +39,7 @@ class SessionPartition:
     max_bytes: int
     log_start_offset: int
     current_leader_epoch: int
+    last_fetched_epoch: int = -1
     last_high_watermark: int = -1
     last_stable_offset: int = -1
     last_log_start_offset: int = -1
@@ -51,6 +52,7 @@ class PartitionRequest:
     max_bytes: int
     log_start_offset: int
     current_leader_epoch: int
+    last_fetched_epoch: int = -1
 
 
 class FetchSession:
@@ -68,13 +70,18 @@ class FetchSession:
             entry = self.partitions.get(req.key)
             if entry is None:
                 self.partitions[req.key] = SessionPartition(
-                    req.fetch_offset, req.max_bytes, req.log_start_offset, req.current_leader_epoch
+                    req.fetch_offset,
+                    req.max_bytes,
+                    req.log_start_offset,
+                    req.current_leader_epoch,
+                    req.last_fetched_epoch,
                 )
             else:
                 entry.fetch_offset = req.fetch_offset
                 entry.max_bytes = req.max_bytes
                 entry.log_start_offset = req.log_start_offset
                 entry.current_leader_epoch = req.current_leader_epoch
+                entry.last_fetched_epoch = req.last_fetched_epoch
         for key in forgotten:
             self.partitions.pop(key, None)
 

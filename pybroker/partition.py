@@ -192,6 +192,7 @@ class Partition:
         max_bytes: int,
         isolation_level: int,
         current_leader_epoch: int,
+        last_fetched_epoch: int,
         min_one_message: bool,
     ) -> ReadResult:
         log = self.log
@@ -203,6 +204,11 @@ class Partition:
         result.error = self.check_leader_epoch(current_leader_epoch)
         if result.error:
             return result
+        if last_fetched_epoch >= 0:
+            epoch, end = log.end_offset_for_epoch(last_fetched_epoch)
+            if epoch < last_fetched_epoch or end < offset:
+                result.diverging_epoch = (epoch, end)
+                return result
         upper = result.high_watermark if isolation_level == 0 else result.last_stable_offset
         try:
             data = log.read(offset, max_bytes, max_offset=upper, min_one_message=min_one_message)
@@ -248,3 +254,4 @@ class ReadResult:
     log_start_offset: int = -1
     records: FileRecords | None = None
     size: int = 0
+    diverging_epoch: tuple[int, int] | None = None  # (epoch, end offset) where the reader's log diverges

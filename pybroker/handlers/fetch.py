@@ -6,7 +6,9 @@ stable offset (1). The first partition that has data returns at least one whole 
 it is larger than the size limits (KIP-74); a fetch starting inside a batch returns that whole
 batch. When fewer than ``min_bytes`` are available the request waits up to ``max_wait_ms`` for
 appends to any of its partitions. Versions 7+ use incremental fetch sessions (KIP-227), 13+
-name topics by id. Record bytes are sent from the segment files (see ``FileRecords``).
+name topics by id. From version 12 a fetch carrying ``last_fetched_epoch`` whose epoch ends
+before ``fetch_offset`` on this log gets ``diverging_epoch`` instead of records (KIP-320), so the
+reader truncates. Record bytes are sent from the segment files (see ``FileRecords``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from uuid import UUID
 
 from protocol.error_codes import ErrorCode
 from protocol.messages.fetch_request import FetchRequest
-from protocol.messages.fetch_response import FetchableTopicResponse, FetchResponse, PartitionData
+from protocol.messages.fetch_response import (
+    EpochEndOffset,
+    FetchableTopicResponse,
+    FetchResponse,
+    PartitionData,
+)
 from protocol.primitives import ZERO_UUID
 from pybroker.context import RequestContext
 from pybroker.fetch_session import FetchSession, FetchSessionError, PartitionRequest
@@ -36,6 +43,7 @@ class _Target:
     fetch_offset: int
     max_bytes: int
     current_leader_epoch: int
+    last_fetched_epoch: int
 
 
 def _resolve(ctx: RequestContext, key: Any, use_ids: bool) -> tuple[str | None, UUID]:
@@ -69,12 +77,15 @@ def _read(
             min(t.max_bytes, max(remaining, 0)),
             req.isolation_level,
             t.current_leader_epoch,
+            t.last_fetched_epoch,
             min_one,
         )
         pd.error_code = result.error
         pd.high_watermark = result.high_watermark
         pd.last_stable_offset = result.last_stable_offset
         pd.log_start_offset = result.log_start_offset
+        if result.diverging_epoch is not None:
+            pd.diverging_epoch = EpochEndOffset(*result.diverging_epoch)
         if req.isolation_level == 1:
             pd.aborted_transactions = []
         if result.records is not None and result.size:
@@ -96,6 +107,7 @@ async def handle_fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
             p.partition_max_bytes,
             p.log_start_offset,
             p.current_leader_epoch,
+            p.last_fetched_epoch,
         )
         for t in req.topics
         for p in t.partitions
@@ -113,17 +125,20 @@ async def handle_fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
             return FetchResponse(error_code=exc.code, session_id=0)
         incremental = True
         entries = [
-            (k, p.fetch_offset, p.max_bytes, p.current_leader_epoch) for k, p in session.partitions.items()
+            (k, p.fetch_offset, p.max_bytes, p.current_leader_epoch, p.last_fetched_epoch)
+            for k, p in session.partitions.items()
         ]
     else:
         if version >= 7:
             session = sessions.open(req.session_id, req.session_epoch, requests)
-        entries = [(r.key, r.fetch_offset, r.max_bytes, r.current_leader_epoch) for r in requests]
+        entries = [
+            (r.key, r.fetch_offset, r.max_bytes, r.current_leader_epoch, r.last_fetched_epoch) for r in requests
+        ]
 
     targets = []
-    for key, offset, max_bytes, leader_epoch in entries:
+    for key, offset, max_bytes, leader_epoch, last_epoch in entries:
         name, topic_id = _resolve(ctx, key, use_ids)
-        targets.append(_Target(key, name or "", topic_id, key[1], offset, max_bytes, leader_epoch))  # type: ignore[index]
+        targets.append(_Target(key, name or "", topic_id, key[1], offset, max_bytes, leader_epoch, last_epoch))  # type: ignore[index]
 
     datas, total = _read(ctx, targets, req, use_ids)
     if total < req.min_bytes and req.max_wait_ms > 0 and all(d.error_code == 0 for d in datas) and targets:
