@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pybroker import meta_properties
 from pybroker.config import BrokerConfig
+from pybroker.coordinator.service import GroupCoordinatorService
 from pybroker.fetch_session import FetchSessionCache
 from pybroker.logging import get_logger
 from pybroker.metadata import MetadataCache, TopicInfo
@@ -52,6 +53,7 @@ class Broker:
             self.broker_id, config.log_dirs[0], self.metadata, config.get("num.partitions")
         )
         self.replica_manager = ReplicaManager(self.broker_id, self.metadata, self.topic_config)
+        self.group_coordinator = GroupCoordinatorService(self)  # group coordinator: groups and offsets
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -76,6 +78,7 @@ class Broker:
         self.log_manager.delete_orphans(hosted)
         for topic in list(self.metadata.topics.values()):
             self.replica_manager.ensure_partitions(topic)
+        self.group_coordinator.start()  # group coordinator: load the __consumer_offsets partitions led here
         self._every(1000, self._tick)
         await self.server.start()
         log.info(
@@ -107,6 +110,7 @@ class Broker:
 
     async def stop(self) -> None:
         await self.server.stop()
+        await self.group_coordinator.stop()  # group coordinator: unload before the partitions close
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
