@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from protocol.error_codes import ErrorCode
-from pybroker.metadata import MetadataCache, TopicInfo
+from pybroker.metadata import INTERNAL_TOPICS, MetadataCache, TopicInfo
 from pybroker.partition import AppendResult, Partition
 from storage.config import LogConfig
+from storage.errors import OffsetOutOfRangeError
 from storage.log_manager import LogManager
 
 
@@ -128,6 +129,36 @@ class ReplicaManager:
                         lst.remove(waiter)
                     if not lst:
                         del self._waiters[key]
+
+    # -- DeleteRecords -----------------------------------------------------------------------
+
+    def delete_records(self, topic: str, index: int, offset: int) -> tuple[ErrorCode, int]:
+        """Kafka's ``deleteRecords`` for one partition: (error, low watermark or -1).
+
+        Moves the log start offset up to ``offset`` (-1: the high watermark); a move is
+        checkpointed at once. The low watermark is the leader's log start offset.
+        """
+        if topic in INTERNAL_TOPICS:
+            return ErrorCode.INVALID_TOPIC_EXCEPTION, -1
+        partition = self.partitions.get((topic, index))
+        if partition is None:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER, -1
+        if not partition.config.delete:
+            return ErrorCode.POLICY_VIOLATION, -1
+        log = partition.log
+        target = log.high_watermark if offset == -1 else offset
+        if target < 0:
+            return ErrorCode.OFFSET_OUT_OF_RANGE, -1
+        before = log.log_start_offset
+        try:
+            start = log.delete_records(target)
+        except OffsetOutOfRangeError:
+            return ErrorCode.OFFSET_OUT_OF_RANGE, -1
+        if start > before:
+            partition.producers.on_log_start_offset_incremented(start)
+            assert self.log_manager is not None
+            self.log_manager.checkpoint_log_start_offsets()
+        return ErrorCode.NONE, start
 
     def close(self) -> None:
         for partition in self.partitions.values():
