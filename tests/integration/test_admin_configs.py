@@ -120,15 +120,15 @@ def test_confluent_describe_topic_configs(admin: AdminClient) -> None:
     assert set(entries) == set(TOPIC_CONFIG_KEYS)
     retention = entries["retention.ms"]
     assert retention.value == "3600000"
-    assert retention.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+    assert ConfigSource(retention.source) == ConfigSource.DYNAMIC_TOPIC_CONFIG
     assert not retention.is_default and not retention.is_read_only and not retention.is_sensitive
     assert list(retention.synonyms) == ["retention.ms"]
     assert entries["cleanup.policy"].value == "compact,delete"
     segment = entries["segment.bytes"]  # server.properties sets log.segment.bytes
-    assert (segment.value, segment.source) == ("1073741824", ConfigSource.STATIC_BROKER_CONFIG.value)
+    assert (segment.value, ConfigSource(segment.source)) == ("1073741824", ConfigSource.STATIC_BROKER_CONFIG)
     assert list(segment.synonyms) == ["log.segment.bytes"]  # keyed by name: static, then default
     max_bytes = entries["max.message.bytes"]
-    assert (max_bytes.value, max_bytes.source) == ("1048588", ConfigSource.DEFAULT_CONFIG.value)
+    assert (max_bytes.value, ConfigSource(max_bytes.source)) == ("1048588", ConfigSource.DEFAULT_CONFIG)
     assert max_bytes.is_default
 
 
@@ -136,15 +136,15 @@ def test_confluent_describe_broker_configs(kafka: BrokerProcess, admin: AdminCli
     entries = describe(admin, "0", "broker")
     assert all(e.is_read_only for e in entries.values())
     hours = entries["log.retention.hours"]
-    assert (hours.value, hours.source) == ("168", ConfigSource.STATIC_BROKER_CONFIG.value)
+    assert (hours.value, ConfigSource(hours.source)) == ("168", ConfigSource.STATIC_BROKER_CONFIG)
     interval = entries["log.retention.check.interval.ms"]  # --override is static config too
-    assert (interval.value, interval.source) == ("200", ConfigSource.STATIC_BROKER_CONFIG.value)
+    assert (interval.value, ConfigSource(interval.source)) == ("200", ConfigSource.STATIC_BROKER_CONFIG)
     partitions = entries["num.partitions"]
-    assert (partitions.value, partitions.source) == ("1", ConfigSource.STATIC_BROKER_CONFIG.value)
+    assert (partitions.value, ConfigSource(partitions.source)) == ("1", ConfigSource.STATIC_BROKER_CONFIG)
     fetch = entries["fetch.max.bytes"]
-    assert (fetch.value, fetch.source, fetch.is_default) == (
+    assert (fetch.value, ConfigSource(fetch.source), fetch.is_default) == (
         "57671680",
-        ConfigSource.DEFAULT_CONFIG.value,
+        ConfigSource.DEFAULT_CONFIG,
         True,
     )
     assert entries["listeners"].value == f"PLAINTEXT://{kafka.host}:0"
@@ -161,9 +161,9 @@ def test_confluent_incremental_alter_configs(admin: AdminClient) -> None:
     )
     entries = describe(admin, name)
     assert entries["retention.ms"].value == "7200000"
-    assert entries["retention.ms"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+    assert ConfigSource(entries["retention.ms"].source) == ConfigSource.DYNAMIC_TOPIC_CONFIG
     assert entries["segment.ms"].value == "604800000"
-    assert entries["segment.ms"].source == ConfigSource.DEFAULT_CONFIG.value
+    assert ConfigSource(entries["segment.ms"].source) == ConfigSource.DEFAULT_CONFIG
     assert entries["cleanup.policy"].value == "delete,compact"
     incremental(admin, name, op("cleanup.policy", "delete", AlterConfigOpType.SUBTRACT))
     assert describe(admin, name)["cleanup.policy"].value == "compact"
@@ -190,8 +190,8 @@ def test_confluent_alter_configs_replaces_every_override(admin: AdminClient) -> 
     admin.alter_configs([resource], request_timeout=TIMEOUT_S)[resource].result(TIMEOUT_S)
     entries = describe(admin, name)
     assert entries["max.message.bytes"].value == "50000"
-    assert entries["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
-    assert entries["segment.ms"].source == ConfigSource.DEFAULT_CONFIG.value
+    assert ConfigSource(entries["retention.ms"].source) == ConfigSource.DEFAULT_CONFIG
+    assert ConfigSource(entries["segment.ms"].source) == ConfigSource.DEFAULT_CONFIG
 
     bad = ConfigResource("topic", name, set_config={"max.message.bytes": "-5"})
     with pytest.raises(KafkaException) as exc:
@@ -517,7 +517,7 @@ def test_topic_configs_survive_a_restart(tmp_path: Path) -> None:
         entries = describe(AdminClient({"bootstrap.servers": proc.bootstrap}), name)
         assert entries["max.message.bytes"].value == "10000"
         assert entries["segment.ms"].value == "7200000"
-        assert entries["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
+        assert ConfigSource(entries["retention.ms"].source) == ConfigSource.DEFAULT_CONFIG
         error = produce_one(proc.bootstrap, name, 20_000)
         assert error is not None and error.code() == KafkaError.MSG_SIZE_TOO_LARGE
     finally:
