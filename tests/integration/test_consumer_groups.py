@@ -1,0 +1,619 @@
+"""Consumer groups against one real broker: the group coordinator with stock clients.
+
+Group members of confluent-kafka (librdkafka), kafka-python and aiokafka run as subprocesses of
+this very module (``python -m tests.integration.test_consumer_groups member ...``), so a member
+can be stopped cleanly (LeaveGroup) or killed with SIGKILL (its session must time out). Each
+member prints one JSON line per event: its assignment with the generation it belongs to, every
+batch of records it got (then commits synchronously), its revocations. With those the tests
+check, per client, that three members split a 6-partition topic into disjoint parts covering
+it, that a member leaving and a member dying both move their partitions to the others, that
+every record is delivered and that no record reaches two members of the same generation. Other
+tests cover commits surviving a broker restart (consumers resume exactly after them, and the
+``__consumer_offsets`` records are Kafka's formats), librdkafka's cooperative-sticky incremental
+rebalances, a static member restarted within its session timeout, groups mixing the clients,
+the admin clients' views (describe, list, offsets and lag, offset and group deletion), every
+advertised version of every group API on a raw socket, and moving a ``__consumer_offsets``
+partition's groups away from and back to the coordinator (unload and reload).
+
+The brokers run with ``group.initial.rebalance.delay.ms=0`` and a low
+``group.min.session.timeout.ms`` so that rebalances and session expiry take a second or two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protocol.coordinator_records import GroupMetadataKey, GroupMetadataValue, OffsetCommitKey, OffsetCommitValue
+from pybroker.coordinator.service import OFFSETS_TOPIC, partition_for
+from tests.support.broker import REPO, BrokerProcess
+
+pytestmark = pytest.mark.timeout(120)
+
+CLIENTS = ["confluent", "kafka-python", "aiokafka"]
+PARTITIONS = 6
+SESSION_MS = 2000
+HEARTBEAT_MS = 250
+GROUP_OVERRIDES = {"group.initial.rebalance.delay.ms": "0", "group.min.session.timeout.ms": "500"}
+WAIT_S = 30.0
+
+
+# -- the member subprocess -------------------------------------------------------------------
+
+
+def _emit(**event: Any) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def _confluent_generation(consumer: Any) -> int:
+    """librdkafka's serialized group metadata: b"CGMDv2:", then the generation (native int32)."""
+    data: bytes = consumer.consumer_group_metadata()
+    (generation,) = struct.unpack_from("=i", data, 7)
+    return int(generation)
+
+
+def _run_confluent(a: argparse.Namespace, stop: threading.Event) -> None:
+    from confluent_kafka import Consumer, KafkaException
+
+    conf: dict[str, Any] = {
+        "bootstrap.servers": a.bootstrap,
+        "group.id": a.group,
+        "client.id": a.name,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": a.session_ms,
+        "heartbeat.interval.ms": HEARTBEAT_MS,
+        "partition.assignment.strategy": a.strategy,
+    }
+    if a.instance_id:
+        conf["group.instance.id"] = a.instance_id
+    consumer = Consumer(conf)
+    generation = [-1]
+
+    def on_assign(c: Any, parts: list[Any]) -> None:
+        generation[0] = _confluent_generation(c)
+        _emit(ev="assigned", gen=generation[0], parts=sorted(p.partition for p in parts))
+
+    def on_revoke(c: Any, parts: list[Any]) -> None:
+        _emit(ev="revoked", parts=sorted(p.partition for p in parts))
+
+    consumer.subscribe([a.topic], on_assign=on_assign, on_revoke=on_revoke)
+    while not stop.is_set():
+        msgs = [m for m in consumer.consume(100, 0.1) if m.error() is None]
+        if msgs:
+            _emit(ev="records", gen=generation[0], recs=[[m.partition(), m.offset()] for m in msgs])
+            try:
+                consumer.commit(asynchronous=False)
+            except KafkaException as exc:
+                _emit(ev="commit_failed", error=str(exc))
+    consumer.close()
+
+
+def _run_kafka_python(a: argparse.Namespace, stop: threading.Event) -> None:
+    from kafka import ConsumerRebalanceListener, KafkaConsumer
+    from kafka.coordinator.assignors.range import RangePartitionAssignor
+    from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+    from kafka.errors import KafkaError
+
+    assignor = {"range": RangePartitionAssignor, "roundrobin": RoundRobinPartitionAssignor}[a.strategy]
+    consumer = KafkaConsumer(
+        bootstrap_servers=a.bootstrap,
+        group_id=a.group,
+        client_id=a.name,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=a.session_ms,
+        heartbeat_interval_ms=HEARTBEAT_MS,
+        partition_assignment_strategy=[assignor],
+        group_instance_id=a.instance_id or None,
+    )
+    generation = [-1]
+
+    class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+        def on_partitions_revoked(self, revoked: Any) -> None:
+            _emit(ev="revoked", parts=sorted(tp.partition for tp in revoked))
+
+        def on_partitions_assigned(self, assigned: Any) -> None:
+            generation[0] = consumer._coordinator._generation.generation_id
+            _emit(ev="assigned", gen=generation[0], parts=sorted(tp.partition for tp in assigned))
+
+    consumer.subscribe([a.topic], listener=Listener())
+    while not stop.is_set():
+        batches = consumer.poll(timeout_ms=100)
+        recs = [[r.partition, r.offset] for records in batches.values() for r in records]
+        if recs:
+            _emit(ev="records", gen=generation[0], recs=recs)
+            try:
+                consumer.commit()
+            except KafkaError as exc:
+                _emit(ev="commit_failed", error=repr(exc))
+    consumer.close()
+
+
+def _run_aiokafka(a: argparse.Namespace, stop: threading.Event) -> None:
+    from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+    from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+    from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+    from aiokafka.errors import KafkaError
+
+    assignor = {"range": RangePartitionAssignor, "roundrobin": RoundRobinPartitionAssignor}[a.strategy]
+
+    async def run() -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=a.bootstrap,
+            group_id=a.group,
+            client_id=a.name,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=a.session_ms,
+            heartbeat_interval_ms=HEARTBEAT_MS,
+            partition_assignment_strategy=[assignor],
+            group_instance_id=a.instance_id or None,
+        )
+        generation = [-1]
+
+        class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                _emit(ev="revoked", parts=sorted(tp.partition for tp in revoked))
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                generation[0] = consumer._coordinator.generation
+                _emit(ev="assigned", gen=generation[0], parts=sorted(tp.partition for tp in assigned))
+
+        consumer.subscribe([a.topic], listener=Listener())
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=100)
+                recs = [[r.partition, r.offset] for records in batches.values() for r in records]
+                if recs:
+                    _emit(ev="records", gen=generation[0], recs=recs)
+                    try:
+                        await consumer.commit()
+                    except KafkaError as exc:
+                        _emit(ev="commit_failed", error=repr(exc))
+        finally:
+            await consumer.stop()
+
+    asyncio.run(run())
+
+
+def member_main(argv: list[str]) -> None:
+    """One group member until "stop" (or end of input) arrives on stdin."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--client", choices=CLIENTS, required=True)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--strategy", default="range")
+    parser.add_argument("--instance-id", default="")
+    parser.add_argument("--session-ms", type=int, default=SESSION_MS)
+    a = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def watch_stdin() -> None:
+        sys.stdin.readline()
+        stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    {"confluent": _run_confluent, "kafka-python": _run_kafka_python, "aiokafka": _run_aiokafka}[a.client](a, stop)
+    _emit(ev="closed")
+
+
+# -- driving members -------------------------------------------------------------------------
+
+
+@dataclass
+class Member:
+    """A member subprocess and the events it reported."""
+
+    name: str
+    proc: subprocess.Popen[str]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(
+        cls,
+        client: str,
+        bootstrap: str,
+        group: str,
+        topic: str,
+        name: str,
+        strategy: str = "range",
+        instance_id: str = "",
+    ) -> Member:
+        args = [sys.executable, "-m", "tests.integration.test_consumer_groups", "member"]
+        args += ["--client", client, "--bootstrap", bootstrap, "--group", group, "--topic", topic]
+        args += ["--name", name, "--strategy", strategy, "--instance-id", instance_id]
+        proc = subprocess.Popen(
+            args,
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        member = cls(name, proc)
+        threading.Thread(target=member._read, daemon=True).start()
+        return member
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                with self.lock:
+                    self.events.append(json.loads(line))
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.events)
+
+    def assignment(self) -> tuple[int, frozenset[int]] | None:
+        """(generation, partitions) of the latest assignment, None if revoked since."""
+        for event in reversed(self.snapshot()):
+            if event["ev"] == "assigned":
+                return event["gen"], frozenset(event["parts"])
+            if event["ev"] in ("revoked", "closed"):
+                return None
+        return None
+
+    def delivered(self) -> list[tuple[int, int, int]]:
+        """(generation, partition, offset) of every record delivered to this member."""
+        return [(e["gen"], p, o) for e in self.snapshot() if e["ev"] == "records" for p, o in e["recs"]]
+
+    def stop(self) -> None:
+        """Clean shutdown: the member closes its consumer (LeaveGroup for dynamic members)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("stop\n")
+        self.proc.stdin.flush()
+        self.proc.wait(WAIT_S)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def members() -> Iterator[list[Member]]:
+    """Members started by a test; any still running at the end are killed."""
+    started: list[Member] = []
+    yield started
+    for m in started:
+        if m.proc.poll() is None:
+            m.kill()
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def settled(live: list[Member], partitions: int = PARTITIONS) -> int | None:
+    """The generation in which ``live`` hold disjoint assignments covering every partition."""
+    assignments = [m.assignment() for m in live]
+    if any(a is None for a in assignments):
+        return None
+    generations = {a[0] for a in assignments if a is not None}
+    parts = [a[1] for a in assignments if a is not None]
+    if len(generations) != 1 or sum(len(p) for p in parts) != partitions:
+        return None
+    if frozenset().union(*parts) != frozenset(range(partitions)):
+        return None
+    return generations.pop()
+
+
+def wait_settled(live: list[Member], partitions: int = PARTITIONS) -> int:
+    try:
+        wait_until("members to split the partitions", lambda: settled(live, partitions) is not None)
+    except AssertionError:
+        raise AssertionError(
+            "members did not settle: " + "; ".join(f"{m.name}: {m.snapshot()[-4:]}" for m in live)
+        ) from None
+    generation = settled(live, partitions)
+    assert generation is not None
+    return generation
+
+
+def assert_no_double_delivery(all_members: list[Member]) -> None:
+    """No (generation, partition, offset) reached two members."""
+    owners: dict[tuple[int, int, int], set[str]] = {}
+    for m in all_members:
+        for key in m.delivered():
+            owners.setdefault(key, set()).add(m.name)
+    doubles = {k: v for k, v in owners.items() if len(v) > 1}
+    assert not doubles, f"records delivered to two members of one generation: {doubles}"
+
+
+def delivered_offsets(all_members: list[Member]) -> set[tuple[int, int]]:
+    return {(p, o) for m in all_members for _, p, o in m.delivered()}
+
+
+# -- topics and records ----------------------------------------------------------------------
+
+
+def new_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int = PARTITIONS) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
+        future.result(WAIT_S)
+
+
+def produce(bootstrap: str, topic: str, per_partition: int, partitions: int = PARTITIONS) -> None:
+    """``per_partition`` records to each partition (values "p-i")."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for i in range(per_partition):
+        for p in range(partitions):
+            producer.produce(topic, value=f"{p}-{i}".encode(), partition=p)
+    assert producer.flush(WAIT_S) == 0
+
+
+@pytest.fixture(scope="module")
+def gbroker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    proc = BrokerProcess(tmp_path_factory.mktemp("groups"), overrides=dict(GROUP_OVERRIDES)).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+# -- membership with each client ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_members_split_partitions_and_take_over_on_leave_and_death(
+    gbroker: BrokerProcess, members: list[Member], client: str
+) -> None:
+    bs = gbroker.bootstrap
+    topic, group = new_name("split"), new_name("g")
+    create_topic(bs, topic)
+    produce(bs, topic, 5)
+    a, b, c = (Member.start(client, bs, group, topic, name) for name in "abc")
+    members += [a, b, c]
+    first = wait_settled([a, b, c])
+    assert all(len(m.assignment()[1]) == 2 for m in (a, b, c))  # type: ignore[index]
+
+    produce(bs, topic, 5)
+    c.stop()  # LeaveGroup: the others take its partitions at once
+    after_leave = wait_settled([a, b])
+    assert after_leave > first
+
+    produce(bs, topic, 5)
+    b.kill()  # no LeaveGroup: its session must expire first
+    after_death = wait_settled([a])
+    assert after_death > after_leave
+
+    produce(bs, topic, 5)
+    expected = {(p, o) for p in range(PARTITIONS) for o in range(20)}
+    wait_until("every record to be delivered", lambda: delivered_offsets([a, b, c]) >= expected)
+    assert_no_double_delivery([a, b, c])
+
+
+# -- commits across a broker restart -------------------------------------------------------------
+
+RESTART_RECORDS = 10  # per partition
+COMMITS = {p: (p + 1, f"meta-{p}") for p in range(PARTITIONS)}  # partition -> (offset, metadata)
+
+
+@dataclass
+class Resumed:
+    committed: dict[int, tuple[int, str | None]]  # partition -> (offset, metadata if the client shows it)
+    first: dict[int, int]  # partition -> first offset consumed
+    count: int
+
+
+def commit_confluent(bs: str, group: str, topic: str) -> None:
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False})
+    c.subscribe([topic])
+    deadline = time.monotonic() + WAIT_S
+    while not c.assignment() and time.monotonic() < deadline:
+        c.poll(0.1)
+    offsets = [TopicPartition(topic, p, o, metadata=m) for p, (o, m) in COMMITS.items()]
+    assert all(tp.error is None for tp in c.commit(offsets=offsets, asynchronous=False))
+    c.close()
+
+
+def resume_confluent(bs: str, group: str, topic: str) -> Resumed:
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(
+        {"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+    )
+    committed = {
+        tp.partition: (tp.offset, tp.metadata)
+        for tp in c.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=WAIT_S)
+    }
+    c.subscribe([topic])
+    first: dict[int, int] = {}
+    count = 0
+    deadline = time.monotonic() + WAIT_S
+    while count < RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values()) and time.monotonic() < deadline:
+        for m in c.consume(100, 0.1):
+            if m.error() is None:
+                first.setdefault(m.partition(), m.offset())
+                count += 1
+    c.close()
+    return Resumed(committed, first, count)
+
+
+def commit_kafka_python(bs: str, group: str, topic: str) -> None:
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as TP
+    from kafka.structs import OffsetAndMetadata
+
+    c = KafkaConsumer(bootstrap_servers=bs, group_id=group, enable_auto_commit=False)
+    c.subscribe([topic])
+    deadline = time.monotonic() + WAIT_S
+    while not c.assignment() and time.monotonic() < deadline:
+        c.poll(timeout_ms=100)
+    c.commit({TP(topic, p): OffsetAndMetadata(o, m, -1) for p, (o, m) in COMMITS.items()})
+    c.close()
+
+
+def resume_kafka_python(bs: str, group: str, topic: str) -> Resumed:
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as TP
+
+    c = KafkaConsumer(bootstrap_servers=bs, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest")
+    committed = {}
+    for p in range(PARTITIONS):
+        om = c.committed(TP(topic, p), metadata=True)
+        committed[p] = (om.offset, om.metadata)
+    c.subscribe([topic])
+    first: dict[int, int] = {}
+    count = 0
+    deadline = time.monotonic() + WAIT_S
+    while count < RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values()) and time.monotonic() < deadline:
+        for records in c.poll(timeout_ms=100).values():
+            for r in records:
+                first.setdefault(r.partition, r.offset)
+                count += 1
+    c.close()
+    return Resumed(committed, first, count)
+
+
+def commit_aiokafka(bs: str, group: str, topic: str) -> None:
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import OffsetAndMetadata
+    from aiokafka.structs import TopicPartition as TP
+
+    async def run() -> None:
+        c = AIOKafkaConsumer(bootstrap_servers=bs, group_id=group, enable_auto_commit=False)
+        c.subscribe([topic])
+        await c.start()
+        try:
+            deadline = time.monotonic() + WAIT_S
+            while not c.assignment() and time.monotonic() < deadline:
+                await c.getmany(timeout_ms=100)
+            await c.commit({TP(topic, p): OffsetAndMetadata(o, m) for p, (o, m) in COMMITS.items()})
+        finally:
+            await c.stop()
+
+    asyncio.run(run())
+
+
+def resume_aiokafka(bs: str, group: str, topic: str) -> Resumed:
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition as TP
+
+    async def run() -> Resumed:
+        c = AIOKafkaConsumer(
+            bootstrap_servers=bs, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        await c.start()
+        try:
+            committed: dict[int, tuple[int, str | None]] = {
+                p: (await c.committed(TP(topic, p)), None) for p in range(PARTITIONS)
+            }
+            c.subscribe([topic])
+            first: dict[int, int] = {}
+            count = 0
+            deadline = time.monotonic() + WAIT_S
+            wanted = RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values())
+            while count < wanted and time.monotonic() < deadline:
+                for records in (await c.getmany(timeout_ms=100)).values():
+                    for r in records:
+                        first.setdefault(r.partition, r.offset)
+                        count += 1
+            return Resumed(committed, first, count)
+        finally:
+            await c.stop()
+
+    return asyncio.run(run())
+
+
+COMMITTERS: dict[str, tuple[Callable[[str, str, str], None], Callable[[str, str, str], Resumed]]] = {
+    "confluent": (commit_confluent, resume_confluent),
+    "kafka-python": (commit_kafka_python, resume_kafka_python),
+    "aiokafka": (commit_aiokafka, resume_aiokafka),
+}
+
+
+def offsets_topic_records(bs: str, partition: int) -> list[tuple[bytes, bytes | None]]:
+    """Every (key, value) of one ``__consumer_offsets`` partition, read as a plain consumer."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bs, "group.id": "unused", "enable.auto.commit": False})
+    low, high = c.get_watermark_offsets(TopicPartition(OFFSETS_TOPIC, partition), timeout=WAIT_S)
+    c.assign([TopicPartition(OFFSETS_TOPIC, partition, OFFSET_BEGINNING)])
+    out: list[tuple[bytes, bytes | None]] = []
+    deadline = time.monotonic() + WAIT_S
+    while len(out) < high - low and time.monotonic() < deadline:
+        for m in c.consume(100, 0.1):
+            if m.error() is None:
+                out.append((m.key(), m.value()))
+    c.close()
+    return out
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_commits_survive_a_restart_and_consumers_resume_after_them(tmp_path: Path, client: str) -> None:
+    broker = BrokerProcess(tmp_path / "broker", overrides=dict(GROUP_OVERRIDES)).start()
+    try:
+        bs = broker.bootstrap
+        topic, group = new_name("restart"), new_name("g")
+        create_topic(bs, topic)
+        produce(bs, topic, RESTART_RECORDS)
+        commit, resume = COMMITTERS[client]
+        commit(bs, group, topic)
+        broker.stop()
+        broker.start()
+        resumed = resume(bs, group, topic)
+        stored = offsets_topic_records(bs, partition_for(group, 50))
+    finally:
+        broker.stop()
+    for p, (offset, metadata) in COMMITS.items():
+        got_offset, got_metadata = resumed.committed[p]
+        assert got_offset == offset
+        assert got_metadata in (metadata, None)  # aiokafka does not show committed metadata
+    assert resumed.first == {p: o for p, (o, _) in COMMITS.items()}
+    assert resumed.count == RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values())
+
+    # Kafka's own record formats: int16 key version + key struct, int16 value version + value
+    latest: dict[bytes, bytes | None] = dict(stored)
+    for p, (offset, metadata) in COMMITS.items():
+        key = b"\x00\x01" + bytes(OffsetCommitKey(group, topic, p).encode(1))
+        value = latest[key]
+        assert value is not None and value[:2] == b"\x00\x03"
+        decoded = OffsetCommitValue.decode(value[2:], 3)
+        # confluent-kafka sends the metadata string with its C terminator; the broker keeps it as sent
+        assert (decoded.offset, decoded.metadata.rstrip("\x00")) == (offset, metadata)
+    group_key = b"\x00\x02" + bytes(GroupMetadataKey(group).encode(2))
+    group_value = latest[group_key]
+    assert group_value is not None and group_value[:2] == b"\x00\x03"
+    snapshot = GroupMetadataValue.decode(group_value[2:], 3)
+    assert snapshot.protocol_type == "consumer" and snapshot.generation >= 2
+    assert snapshot.members == []  # both consumers left: the group is Empty
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["member"]:
+    member_main(sys.argv[2:])
