@@ -129,7 +129,8 @@ def first_offset_from_beginning(bootstrap: str, topic: str) -> int:
         consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
         msg = consumer.poll(TIMEOUT_S)
         assert msg is not None and msg.error() is None, msg and msg.error()
-        offset: int = msg.offset()
+        offset = msg.offset()
+        assert offset is not None
         return offset
     finally:
         consumer.close()
