@@ -615,5 +615,231 @@ def test_commits_survive_a_restart_and_consumers_resume_after_them(tmp_path: Pat
     assert snapshot.members == []  # both consumers left: the group is Empty
 
 
+# -- librdkafka: cooperative rebalancing and static membership --------------------------------------
+
+
+@dataclass
+class Tracked:
+    """An in-process confluent-kafka consumer and the partitions its callbacks moved."""
+
+    name: str
+    consumer: Any = None
+    owned: set[int] = field(default_factory=set)
+    events: list[tuple[str, frozenset[int]]] = field(default_factory=list)
+
+    def revoked(self) -> set[int]:
+        return {p for kind, parts in self.events if kind == "revoke" for p in parts}
+
+
+def tracked_consumer(bs: str, group: str, topic: str, name: str, **conf: Any) -> Tracked:
+    from confluent_kafka import Consumer
+
+    t = Tracked(name)
+    cooperative = conf.get("partition.assignment.strategy") == "cooperative-sticky"
+
+    def on_assign(c: Any, parts: list[Any]) -> None:
+        t.events.append(("assign", frozenset(p.partition for p in parts)))
+        if cooperative:
+            c.incremental_assign(parts)
+            t.owned |= {p.partition for p in parts}
+        else:
+            c.assign(parts)
+            t.owned = {p.partition for p in parts}
+
+    def on_revoke(c: Any, parts: list[Any]) -> None:
+        t.events.append(("revoke", frozenset(p.partition for p in parts)))
+        if cooperative:
+            c.incremental_unassign(parts)
+            t.owned -= {p.partition for p in parts}
+        else:
+            c.unassign()
+            t.owned = set()
+
+    t.consumer = Consumer(
+        {
+            "bootstrap.servers": bs,
+            "group.id": group,
+            "client.id": name,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": SESSION_MS,
+            "heartbeat.interval.ms": HEARTBEAT_MS,
+            **conf,
+        }
+    )
+    t.consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+    return t
+
+
+def pump(consumers: list[Tracked], what: str, done: Callable[[], bool]) -> None:
+    """Poll every consumer in turn (their callbacks run in poll) until ``done``."""
+    deadline = time.monotonic() + WAIT_S
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {[(t.name, t.events) for t in consumers]}")
+        for t in consumers:
+            t.consumer.poll(0.02)
+
+
+def split_evenly(consumers: list[Tracked]) -> bool:
+    owned = [t.owned for t in consumers]
+    return set().union(*owned) == set(range(PARTITIONS)) and all(
+        len(o) == PARTITIONS // len(consumers) for o in owned
+    )
+
+
+def test_cooperative_sticky_members_keep_their_partitions_across_a_join(gbroker: BrokerProcess) -> None:
+    bs = gbroker.bootstrap
+    topic, group = new_name("coop"), new_name("g")
+    create_topic(bs, topic)
+    conf = {"partition.assignment.strategy": "cooperative-sticky"}
+    a = tracked_consumer(bs, group, topic, "a", **conf)
+    everyone = [a]
+    try:
+        pump(everyone, "a to own everything", lambda: split_evenly([a]))
+        for name in ("b", "c"):
+            before = {t.name: set(t.owned) for t in everyone}
+            newcomer = tracked_consumer(bs, group, topic, name, **conf)
+            everyone.append(newcomer)
+            pump(everyone, f"{name} to get its share", lambda: split_evenly(everyone))
+            for t in everyone[:-1]:
+                # incremental: only the partitions that move are revoked, the rest stay owned
+                assert t.owned <= before[t.name]
+                assert not (t.revoked() & t.owned), f"{t.name} had kept partitions revoked: {t.events}"
+            assert newcomer.events and all(kind == "assign" for kind, _ in newcomer.events)
+    finally:
+        for t in everyone:
+            t.consumer.close()
+
+
+def test_static_member_restarted_within_its_session_keeps_its_partitions(gbroker: BrokerProcess) -> None:
+    bs = gbroker.bootstrap
+    topic, group = new_name("static"), new_name("g")
+    create_topic(bs, topic)
+    conf = {"session.timeout.ms": 10_000, "partition.assignment.strategy": "range"}
+    members = [tracked_consumer(bs, group, topic, n, **conf, **{"group.instance.id": f"id-{n}"}) for n in "abc"]
+    a, b, c = members
+    restarted: Tracked | None = None
+    try:
+        pump(members, "three static members to split the topic", lambda: split_evenly(members))
+        generation = _confluent_generation(a.consumer)
+        events_before = {t.name: list(t.events) for t in (a, b)}
+        owned_by_c = set(c.owned)
+        c.consumer.close()  # a static member sends no LeaveGroup: the group keeps its slot
+        restarted = tracked_consumer(bs, group, topic, "c2", **conf, **{"group.instance.id": "id-c"})
+        pump([a, b, restarted], "the restarted member to get its partitions back", lambda: bool(restarted.owned))
+        # keep everyone polling a little longer: a rebalance would show up as revocations now
+        deadline = time.monotonic() + 2 * HEARTBEAT_MS / 1000 + 0.5
+        while time.monotonic() < deadline:
+            for t in (a, b, restarted):
+                t.consumer.poll(0.02)
+        assert restarted.owned == owned_by_c
+        assert {t.name: t.events for t in (a, b)} == events_before  # no revoke, no reassignment
+        assert _confluent_generation(a.consumer) == generation
+        assert _confluent_generation(restarted.consumer) == generation
+    finally:
+        for t in (a, b, restarted):
+            if t is not None:
+                t.consumer.close()
+
+
+# -- groups mixing clients ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["range", "roundrobin"])
+def test_mixed_client_group_shares_the_topic(gbroker: BrokerProcess, members: list[Member], strategy: str) -> None:
+    bs = gbroker.bootstrap
+    topic, group = new_name("mixed"), new_name("g")
+    create_topic(bs, topic)
+    produce(bs, topic, 5)
+    members += [Member.start(client, bs, group, topic, client, strategy) for client in CLIENTS]
+    generation = wait_settled(members)
+    produce(bs, topic, 5)
+    expected = {(p, o) for p in range(PARTITIONS) for o in range(10)}
+    wait_until("every record to be delivered", lambda: delivered_offsets(members) >= expected)
+    assert settled(members) == generation  # no rebalance on the way
+    assert_no_double_delivery(members)
+    # each record went to exactly one member: nobody failed, so nothing was delivered twice at all
+    counts = Counter((p, o) for m in members for _, p, o in m.delivered())
+    assert set(counts.values()) == {1}
+
+
+# -- admin clients ----------------------------------------------------------------------------
+
+
+def test_admin_clients_describe_list_and_measure_lag(gbroker: BrokerProcess, members: list[Member]) -> None:
+    from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, Consumer
+    from confluent_kafka import TopicPartition as CTP
+    from confluent_kafka.admin import AdminClient
+    from kafka import TopicPartition as KTP
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import NoError
+
+    bs = gbroker.bootstrap
+    topic, group = new_name("admin"), new_name("g")
+    create_topic(bs, topic)
+    produce(bs, topic, 5)
+    members += [Member.start("confluent", bs, group, topic, name) for name in "ab"]
+    wait_settled(members)
+    expected = {(p, o) for p in range(PARTITIONS) for o in range(5)}
+    wait_until("every record to be consumed", lambda: delivered_offsets(members) >= expected)
+    admin = AdminClient({"bootstrap.servers": bs})
+    kadmin = KafkaAdminClient(bootstrap_servers=bs)
+    try:
+        # a Stable group with two members
+        desc = admin.describe_consumer_groups([group])[group].result(WAIT_S)
+        assert desc.state == ConsumerGroupState.STABLE and desc.partition_assignor == "range"
+        assert not desc.is_simple_consumer_group and desc.coordinator.id == 0
+        assert sorted(m.client_id for m in desc.members) == ["a", "b"]
+        assert {m.host for m in desc.members} == {"/127.0.0.1"}
+        parts = [tp.partition for m in desc.members for tp in m.assignment.topic_partitions]
+        assert sorted(parts) == list(range(PARTITIONS))
+        kdesc = kadmin.describe_groups([group])[group]
+        assert (kdesc["group_state"], kdesc["protocol_type"], kdesc["protocol_data"]) == ("Stable", "consumer", "range")
+        kparts = [
+            p for m in kdesc["members"] for a in m["member_assignment"]["assigned_partitions"] for p in a["partitions"]
+        ]
+        assert sorted(kparts) == list(range(PARTITIONS))
+        assert all(m["member_metadata"]["topics"] == [topic] for m in kdesc["members"])
+
+        listed = {g.group_id: g for g in admin.list_consumer_groups().result(WAIT_S).valid}
+        assert listed[group].state == ConsumerGroupState.STABLE
+        empty_only = admin.list_consumer_groups(states={ConsumerGroupState.EMPTY}).result(WAIT_S).valid
+        assert group not in {g.group_id for g in empty_only}
+        klisted = {g["group_id"]: g for g in kadmin.list_groups()}
+        assert (klisted[group]["protocol_type"], klisted[group]["group_state"]) == ("consumer", "Stable")
+
+        # the members leave; two more records per partition arrive: a lag of 2 everywhere
+        for m in members:
+            m.stop()
+        produce(bs, topic, 2)
+        request = [ConsumerGroupTopicPartitions(group)]
+        committed = admin.list_consumer_group_offsets(request)[group].result(WAIT_S).topic_partitions
+        probe = Consumer({"bootstrap.servers": bs, "group.id": new_name("probe")})
+        try:
+            ends = {p: probe.get_watermark_offsets(CTP(topic, p), timeout=WAIT_S)[1] for p in range(PARTITIONS)}
+        finally:
+            probe.close()
+        assert {tp.partition: ends[tp.partition] - tp.offset for tp in committed} == dict.fromkeys(range(PARTITIONS), 2)
+        koffsets = kadmin.list_group_offsets({group: None})[group]
+        assert {tp.partition: ends[tp.partition] - om.offset for tp, om in koffsets.items()} == dict.fromkeys(
+            range(PARTITIONS), 2
+        )
+        desc = admin.describe_consumer_groups([group])[group].result(WAIT_S)
+        assert desc.state == ConsumerGroupState.EMPTY and not desc.members
+        empty_only = admin.list_consumer_groups(states={ConsumerGroupState.EMPTY}).result(WAIT_S).valid
+        assert group in {g.group_id for g in empty_only}
+
+        # deleting one partition's offsets (OffsetDelete), then the group (DeleteGroups)
+        assert kadmin.delete_group_offsets(group, [KTP(topic, 0)]) == {KTP(topic, 0): NoError}
+        assert {tp.partition for tp in kadmin.list_group_offsets({group: None})[group]} == set(range(1, PARTITIONS))
+        admin.delete_consumer_groups([group])[group].result(WAIT_S)
+        assert group not in {g.group_id for g in admin.list_consumer_groups().result(WAIT_S).valid}
+        assert admin.describe_consumer_groups([group])[group].result(WAIT_S).state == ConsumerGroupState.DEAD
+        assert kadmin.list_group_offsets({group: None})[group] == {}
+    finally:
+        kadmin.close()
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["member"]:
     member_main(sys.argv[2:])
