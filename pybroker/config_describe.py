@@ -27,7 +27,7 @@ remote storage (this broker has no tiered storage).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 from protocol.error_codes import ErrorCode
@@ -320,7 +320,7 @@ _BROKER_DOCS: dict[str, tuple[ConfigType, str]] = {
 
 BROKER_CONFIGS: dict[str, KeyInfo] = {
     **{name: KeyInfo(kind, BROKER_KEYS[name][1], doc) for name, (kind, doc) in _BROKER_DOCS.items()},
-    **{name: info for name, info in _BROKER_LOG_KEYS.items() if name not in _BROKER_DOCS},
+    **_BROKER_LOG_KEYS,
 }
 """Every broker key pybroker knows, with its Kafka type, default and documentation."""
 
@@ -362,14 +362,13 @@ class DescribedConfig:
     sensitive: bool
     type: ConfigType
     doc: str | None
-    synonyms: list[Synonym] = field(default_factory=list)
+    synonyms: list[Synonym]
 
 
 def _config_synonyms(
-    name: str, names: Iterable[str], static: Mapping[str, str], sensitive: bool
+    name: str, names: tuple[str, ...], static: Mapping[str, str], sensitive: bool
 ) -> list[Synonym]:
     """Kafka's ``ConfigHelper.configSynonyms`` for a broker without dynamic configs."""
-    names = tuple(names)
     found: list[Synonym] = []
     for key in names:
         if key in static:
@@ -380,7 +379,7 @@ def _config_synonyms(
         info = BROKER_CONFIGS.get(key)
         if info is not None and info.default is not None:
             found.append(Synonym(key, None if sensitive else info.default, ConfigSource.DEFAULT_CONFIG))
-    for i, synonym in enumerate(found):  # drop listener overrides and the like listed before it
+    for i, synonym in enumerate(found):  # as Kafka: drop what precedes the first one named `name`
         if synonym.name == name:
             return found[i:]
     return []
