@@ -29,7 +29,11 @@ def _find(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
         error, endpoint = ctx.broker.group_coordinator.find_coordinator(key, ctx.listener_name)
         if endpoint is not None:
             return Coordinator(
-                key=key, node_id=endpoint.broker_id, host=endpoint.host, port=endpoint.port, error_message="NONE"
+                key=key,
+                node_id=endpoint.broker_id,
+                host=endpoint.host,
+                port=endpoint.port,
+                error_message="NONE",
             )
     elif key_type != TRANSACTION:
         error, message = ErrorCode.INVALID_REQUEST, f"Unknown coordinator type {key_type}"
@@ -37,9 +41,13 @@ def _find(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
 
 
 @handles(FindCoordinatorRequest, 0, 6)
-async def handle_find_coordinator(ctx: RequestContext, req: FindCoordinatorRequest) -> FindCoordinatorResponse:
+async def handle_find_coordinator(
+    ctx: RequestContext, req: FindCoordinatorRequest
+) -> FindCoordinatorResponse:
     if ctx.api_version >= 4:
-        return FindCoordinatorResponse(coordinators=[_find(ctx, key, req.key_type) for key in req.coordinator_keys])
+        return FindCoordinatorResponse(
+            coordinators=[_find(ctx, key, req.key_type) for key in req.coordinator_keys]
+        )
     found = _find(ctx, req.key, req.key_type)
     return FindCoordinatorResponse(
         error_code=found.error_code,

@@ -23,7 +23,9 @@ async def handle_list_groups(ctx: RequestContext, req: ListGroupsRequest) -> Lis
     return ListGroupsResponse(
         error_code=result.error,
         groups=[
-            ListedGroup(group_id=g.group_id, protocol_type=g.protocol_type, group_state=g.state, group_type=CLASSIC)
+            ListedGroup(
+                group_id=g.group_id, protocol_type=g.protocol_type, group_state=g.state, group_type=CLASSIC
+            )
             for g in result.groups
         ],
     )

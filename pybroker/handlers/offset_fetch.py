@@ -40,7 +40,9 @@ def _fetch(
     ctx: RequestContext, group_id: str, topics: Requested
 ) -> tuple[ErrorCode, list[tuple[str, list[tuple[int, OffsetAndMetadata | None]]]]]:
     """The group's error and, per topic in answer order, (partition, committed offset)."""
-    wanted = None if topics is None else [TopicPartition(t.name, p) for t in topics for p in t.partition_indexes]
+    wanted = (
+        None if topics is None else [TopicPartition(t.name, p) for t in topics for p in t.partition_indexes]
+    )
     result = ctx.broker.group_coordinator.fetch_offsets(group_id, wanted)
     if result.error != ErrorCode.NONE:
         return result.error, []

@@ -39,9 +39,48 @@ from typing import Any
 
 import pytest
 
-from protocol.coordinator_records import GroupMetadataKey, GroupMetadataValue, OffsetCommitKey, OffsetCommitValue
-from pybroker.coordinator.service import OFFSETS_TOPIC, partition_for
-from tests.support.broker import REPO, BrokerProcess
+from protocol.coordinator_records import (
+    GroupMetadataKey,
+    GroupMetadataValue,
+    OffsetCommitKey,
+    OffsetCommitValue,
+)
+from protocol.error_codes import ErrorCode
+from protocol.messages.api_versions_request import ApiVersionsRequest
+from protocol.messages.consumer_protocol_assignment import ConsumerProtocolAssignment
+from protocol.messages.consumer_protocol_assignment import TopicPartition as AssignedPartitions
+from protocol.messages.consumer_protocol_subscription import ConsumerProtocolSubscription
+from protocol.messages.delete_groups_request import DeleteGroupsRequest
+from protocol.messages.describe_groups_request import DescribeGroupsRequest
+from protocol.messages.find_coordinator_request import FindCoordinatorRequest
+from protocol.messages.heartbeat_request import HeartbeatRequest
+from protocol.messages.join_group_request import JoinGroupRequest, JoinGroupRequestProtocol
+from protocol.messages.leave_group_request import LeaveGroupRequest, MemberIdentity
+from protocol.messages.list_groups_request import ListGroupsRequest
+from protocol.messages.metadata_request import MetadataRequest
+from protocol.messages.offset_commit_request import (
+    OffsetCommitRequest,
+    OffsetCommitRequestPartition,
+    OffsetCommitRequestTopic,
+)
+from protocol.messages.offset_delete_request import (
+    OffsetDeleteRequest,
+    OffsetDeleteRequestPartition,
+    OffsetDeleteRequestTopic,
+)
+from protocol.messages.offset_fetch_request import (
+    OffsetFetchRequest,
+    OffsetFetchRequestGroup,
+    OffsetFetchRequestTopic,
+    OffsetFetchRequestTopics,
+)
+from protocol.messages.sync_group_request import SyncGroupRequest, SyncGroupRequestAssignment
+from pybroker.broker import Broker
+from pybroker.config import BrokerConfig
+from pybroker.coordinator import PartitionOffset, TopicPartition
+from pybroker.coordinator.service import OFFSETS_TOPIC, java_string_hashcode, partition_for
+from pybroker.handlers import HANDLERS
+from tests.support.broker import REPO, BrokerProcess, roundtrip
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -212,7 +251,9 @@ def member_main(argv: list[str]) -> None:
         stop.set()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
-    {"confluent": _run_confluent, "kafka-python": _run_kafka_python, "aiokafka": _run_aiokafka}[a.client](a, stop)
+    {"confluent": _run_confluent, "kafka-python": _run_kafka_python, "aiokafka": _run_aiokafka}[a.client](
+        a, stop
+    )
     _emit(ev="closed")
 
 
@@ -384,6 +425,26 @@ def gbroker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]
         proc.stop()
 
 
+# -- group -> partition ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("group", "hashcode", "partition"),
+    [
+        ("", 0, 0),
+        ("hello", 99162322, 22),
+        ("polygenelubricants", -(2**31), 0),  # Utils.abs(Integer.MIN_VALUE) is 0
+        ("my-group", -1906497762, 12),  # a negative hash: abs, not a sign-bit mask (which gives 36)
+        ("\U0001f600", 1772899, 49),  # hashed as two UTF-16 code units
+        ("group-\u00e9", 293427483, 33),
+    ],
+)
+def test_group_partition_is_kafkas(group: str, hashcode: int, partition: int) -> None:
+    """Values printed by Java 17 (``String.hashCode`` and Kafka's ``Utils.abs(h) % 50``)."""
+    assert java_string_hashcode(group) == hashcode
+    assert partition_for(group, 50) == partition
+
+
 # -- membership with each client ---------------------------------------------------------------
 
 
@@ -446,7 +507,12 @@ def resume_confluent(bs: str, group: str, topic: str) -> Resumed:
     from confluent_kafka import Consumer, TopicPartition
 
     c = Consumer(
-        {"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+        {
+            "bootstrap.servers": bs,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
     )
     committed = {
         tp.partition: (tp.offset, tp.metadata)
@@ -456,7 +522,10 @@ def resume_confluent(bs: str, group: str, topic: str) -> Resumed:
     first: dict[int, int] = {}
     count = 0
     deadline = time.monotonic() + WAIT_S
-    while count < RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values()) and time.monotonic() < deadline:
+    while (
+        count < RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values())
+        and time.monotonic() < deadline
+    ):
         for m in c.consume(100, 0.1):
             if m.error() is None:
                 first.setdefault(m.partition(), m.offset())
@@ -483,7 +552,9 @@ def resume_kafka_python(bs: str, group: str, topic: str) -> Resumed:
     from kafka import KafkaConsumer
     from kafka import TopicPartition as TP
 
-    c = KafkaConsumer(bootstrap_servers=bs, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest")
+    c = KafkaConsumer(
+        bootstrap_servers=bs, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     committed = {}
     for p in range(PARTITIONS):
         om = c.committed(TP(topic, p), metadata=True)
@@ -492,7 +563,10 @@ def resume_kafka_python(bs: str, group: str, topic: str) -> Resumed:
     first: dict[int, int] = {}
     count = 0
     deadline = time.monotonic() + WAIT_S
-    while count < RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values()) and time.monotonic() < deadline:
+    while (
+        count < RESTART_RECORDS * PARTITIONS - sum(o for o, _ in COMMITS.values())
+        and time.monotonic() < deadline
+    ):
         for records in c.poll(timeout_ms=100).values():
             for r in records:
                 first.setdefault(r.partition, r.offset)
@@ -717,7 +791,9 @@ def test_static_member_restarted_within_its_session_keeps_its_partitions(gbroker
     topic, group = new_name("static"), new_name("g")
     create_topic(bs, topic)
     conf = {"session.timeout.ms": 10_000, "partition.assignment.strategy": "range"}
-    members = [tracked_consumer(bs, group, topic, n, **conf, **{"group.instance.id": f"id-{n}"}) for n in "abc"]
+    members = [
+        tracked_consumer(bs, group, topic, n, **conf, **{"group.instance.id": f"id-{n}"}) for n in "abc"
+    ]
     a, b, c = members
     restarted: Tracked | None = None
     try:
@@ -727,7 +803,11 @@ def test_static_member_restarted_within_its_session_keeps_its_partitions(gbroker
         owned_by_c = set(c.owned)
         c.consumer.close()  # a static member sends no LeaveGroup: the group keeps its slot
         restarted = tracked_consumer(bs, group, topic, "c2", **conf, **{"group.instance.id": "id-c"})
-        pump([a, b, restarted], "the restarted member to get its partitions back", lambda: bool(restarted.owned))
+        pump(
+            [a, b, restarted],
+            "the restarted member to get its partitions back",
+            lambda: bool(restarted.owned),
+        )
         # keep everyone polling a little longer: a rebalance would show up as revocations now
         deadline = time.monotonic() + 2 * HEARTBEAT_MS / 1000 + 0.5
         while time.monotonic() < deadline:
@@ -747,7 +827,9 @@ def test_static_member_restarted_within_its_session_keeps_its_partitions(gbroker
 
 
 @pytest.mark.parametrize("strategy", ["range", "roundrobin"])
-def test_mixed_client_group_shares_the_topic(gbroker: BrokerProcess, members: list[Member], strategy: str) -> None:
+def test_mixed_client_group_shares_the_topic(
+    gbroker: BrokerProcess, members: list[Member], strategy: str
+) -> None:
     bs = gbroker.bootstrap
     topic, group = new_name("mixed"), new_name("g")
     create_topic(bs, topic)
@@ -768,7 +850,7 @@ def test_mixed_client_group_shares_the_topic(gbroker: BrokerProcess, members: li
 
 
 def test_admin_clients_describe_list_and_measure_lag(gbroker: BrokerProcess, members: list[Member]) -> None:
-    from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, Consumer
+    from confluent_kafka import Consumer, ConsumerGroupState, ConsumerGroupTopicPartitions
     from confluent_kafka import TopicPartition as CTP
     from confluent_kafka.admin import AdminClient
     from kafka import TopicPartition as KTP
@@ -795,9 +877,16 @@ def test_admin_clients_describe_list_and_measure_lag(gbroker: BrokerProcess, mem
         parts = [tp.partition for m in desc.members for tp in m.assignment.topic_partitions]
         assert sorted(parts) == list(range(PARTITIONS))
         kdesc = kadmin.describe_groups([group])[group]
-        assert (kdesc["group_state"], kdesc["protocol_type"], kdesc["protocol_data"]) == ("Stable", "consumer", "range")
+        assert (kdesc["group_state"], kdesc["protocol_type"], kdesc["protocol_data"]) == (
+            "Stable",
+            "consumer",
+            "range",
+        )
         kparts = [
-            p for m in kdesc["members"] for a in m["member_assignment"]["assigned_partitions"] for p in a["partitions"]
+            p
+            for m in kdesc["members"]
+            for a in m["member_assignment"]["assigned_partitions"]
+            for p in a["partitions"]
         ]
         assert sorted(kparts) == list(range(PARTITIONS))
         assert all(m["member_metadata"]["topics"] == [topic] for m in kdesc["members"])
@@ -817,10 +906,14 @@ def test_admin_clients_describe_list_and_measure_lag(gbroker: BrokerProcess, mem
         committed = admin.list_consumer_group_offsets(request)[group].result(WAIT_S).topic_partitions
         probe = Consumer({"bootstrap.servers": bs, "group.id": new_name("probe")})
         try:
-            ends = {p: probe.get_watermark_offsets(CTP(topic, p), timeout=WAIT_S)[1] for p in range(PARTITIONS)}
+            ends = {
+                p: probe.get_watermark_offsets(CTP(topic, p), timeout=WAIT_S)[1] for p in range(PARTITIONS)
+            }
         finally:
             probe.close()
-        assert {tp.partition: ends[tp.partition] - tp.offset for tp in committed} == dict.fromkeys(range(PARTITIONS), 2)
+        assert {tp.partition: ends[tp.partition] - tp.offset for tp in committed} == dict.fromkeys(
+            range(PARTITIONS), 2
+        )
         koffsets = kadmin.list_group_offsets({group: None})[group]
         assert {tp.partition: ends[tp.partition] - om.offset for tp, om in koffsets.items()} == dict.fromkeys(
             range(PARTITIONS), 2
@@ -832,13 +925,348 @@ def test_admin_clients_describe_list_and_measure_lag(gbroker: BrokerProcess, mem
 
         # deleting one partition's offsets (OffsetDelete), then the group (DeleteGroups)
         assert kadmin.delete_group_offsets(group, [KTP(topic, 0)]) == {KTP(topic, 0): NoError}
-        assert {tp.partition for tp in kadmin.list_group_offsets({group: None})[group]} == set(range(1, PARTITIONS))
+        assert {tp.partition for tp in kadmin.list_group_offsets({group: None})[group]} == set(
+            range(1, PARTITIONS)
+        )
         admin.delete_consumer_groups([group])[group].result(WAIT_S)
         assert group not in {g.group_id for g in admin.list_consumer_groups().result(WAIT_S).valid}
         assert admin.describe_consumer_groups([group])[group].result(WAIT_S).state == ConsumerGroupState.DEAD
         assert kadmin.list_group_offsets({group: None})[group] == {}
     finally:
         kadmin.close()
+
+
+# -- every version on a raw socket -------------------------------------------------------------
+
+ADVERTISED = {
+    "FindCoordinator": (0, 6),
+    "JoinGroup": (0, 9),
+    "SyncGroup": (0, 5),
+    "Heartbeat": (0, 4),
+    "LeaveGroup": (0, 5),
+    "OffsetCommit": (1, 9),
+    "OffsetFetch": (1, 9),
+    "OffsetDelete": (0, 0),
+    "DescribeGroups": (0, 5),
+    "ListGroups": (0, 5),
+    "DeleteGroups": (0, 2),
+}
+
+
+def call(sock: Any, request: Any, version: int) -> Any:
+    return roundtrip(sock, request.SPEC.api_key, version, request)
+
+
+def subscription(topic: str) -> bytes:
+    return struct.pack(">h", 0) + bytes(ConsumerProtocolSubscription(topics=[topic]).encode(0))
+
+
+def assignment(topic: str, partitions: list[int]) -> bytes:
+    body = ConsumerProtocolAssignment(assigned_partitions=[AssignedPartitions(topic, partitions)])
+    return struct.pack(">h", 0) + bytes(body.encode(0))
+
+
+def fetch_offsets(sock: Any, version: int, group: str, topic: str, partitions: list[int]) -> Any:
+    """OffsetFetch of one group; returns (error, {partition: response partition})."""
+    if version >= 8:
+        request = OffsetFetchRequest(
+            groups=[
+                OffsetFetchRequestGroup(group_id=group, topics=[OffsetFetchRequestTopics(topic, partitions)])
+            ]
+        )
+        g = call(sock, request, version).groups[0]
+        return g.error_code, {p.partition_index: p for t in g.topics for p in t.partitions}
+    r = call(
+        sock, OffsetFetchRequest(group_id=group, topics=[OffsetFetchRequestTopic(topic, partitions)]), version
+    )
+    return r.error_code, {p.partition_index: p for t in r.topics for p in t.partitions}
+
+
+def describe(sock: Any, version: int, group: str) -> Any:
+    return call(
+        sock, DescribeGroupsRequest(groups=[group], include_authorized_operations=True), version
+    ).groups[0]
+
+
+def test_every_advertised_version_on_a_raw_socket(gbroker: BrokerProcess) -> None:
+    topic, prefix = new_name("raw"), new_name("raw")
+    create_topic(gbroker.bootstrap, topic, 2)
+    E = ErrorCode
+    sock = gbroker.connect()
+    try:
+        advertised = {
+            k.api_key: (k.min_version, k.max_version) for k in call(sock, ApiVersionsRequest(), 0).api_keys
+        }
+        names = {h.api_key: h.name for h in HANDLERS.values()}
+        assert {names[k]: v for k, v in advertised.items() if names[k] in ADVERTISED} == ADVERTISED
+
+        for i in range(10):
+            group = f"{prefix}-{i}"
+            v = min(i, 6)
+            found = call(sock, FindCoordinatorRequest(key=group, coordinator_keys=[group]), v)
+            node = found.coordinators[0] if v >= 4 else found
+            assert (node.error_code, node.node_id, node.host, node.port) == (0, 0, gbroker.host, gbroker.port)
+
+            join = JoinGroupRequest(
+                group_id=group,
+                session_timeout_ms=10_000,
+                rebalance_timeout_ms=10_000,
+                protocol_type="consumer",
+                protocols=[JoinGroupRequestProtocol("range", subscription(topic))],
+                reason="raw",
+            )
+            joined = call(sock, join, i)
+            if i >= 4:  # KIP-394: the member id is handed out first
+                assert joined.error_code == E.MEMBER_ID_REQUIRED and joined.member_id.startswith("pytest-")
+                join.member_id = joined.member_id
+                joined = call(sock, join, i)
+            member = joined.member_id
+            assert (joined.error_code, joined.generation_id, joined.leader, joined.protocol_name) == (
+                0,
+                1,
+                member,
+                "range",
+            )
+            assert [(m.member_id, bytes(m.metadata)) for m in joined.members] == [
+                (member, subscription(topic))
+            ]
+            assert joined.protocol_type == ("consumer" if i >= 7 else None)
+
+            mine = assignment(topic, [0, 1])
+            synced = call(
+                sock,
+                SyncGroupRequest(
+                    group_id=group,
+                    generation_id=1,
+                    member_id=member,
+                    protocol_type="consumer",
+                    protocol_name="range",
+                    assignments=[SyncGroupRequestAssignment(member, mine)],
+                ),
+                min(i, 5),
+            )
+            assert (synced.error_code, bytes(synced.assignment)) == (0, mine)
+            assert synced.protocol_name == ("range" if i >= 5 else None)
+            beat = HeartbeatRequest(group_id=group, generation_id=1, member_id=member)
+            assert call(sock, beat, min(i, 4)).error_code == 0
+            stale = HeartbeatRequest(group_id=group, generation_id=2, member_id=member)
+            assert call(sock, stale, min(i, 4)).error_code == E.ILLEGAL_GENERATION
+
+            commit_version = max(i, 1)
+            committed = call(
+                sock,
+                OffsetCommitRequest(
+                    group_id=group,
+                    generation_id_or_member_epoch=1,
+                    member_id=member,
+                    topics=[
+                        OffsetCommitRequestTopic(
+                            topic,
+                            [
+                                OffsetCommitRequestPartition(0, 10 + i, 7, -1, f"m{i}"),
+                                OffsetCommitRequestPartition(1, 5, -1, -1, None),
+                            ],
+                        ),
+                        OffsetCommitRequestTopic("no-such-topic", [OffsetCommitRequestPartition(0, 1)]),
+                    ],
+                ),
+                commit_version,
+            )
+            assert [[p.error_code for p in t.partitions] for t in committed.topics] == [
+                [0, 0],
+                [E.UNKNOWN_TOPIC_OR_PARTITION],
+            ]
+            error, offsets = fetch_offsets(sock, max(i, 1), group, topic, [0, 1])
+            epoch = 7 if commit_version >= 6 and max(i, 1) >= 5 else -1
+            assert error == 0
+            assert (offsets[0].committed_offset, offsets[0].metadata, offsets[0].committed_leader_epoch) == (
+                10 + i,
+                f"m{i}",
+                epoch,
+            )
+            # a null metadata is stored as ""
+            assert (offsets[1].committed_offset, offsets[1].metadata) == (5, "")
+
+            d = describe(sock, min(i, 5), group)
+            assert (d.error_code, d.group_state, d.protocol_type, d.protocol_data) == (
+                0,
+                "Stable",
+                "consumer",
+                "range",
+            )
+            [m] = d.members
+            assert (m.member_id, m.client_id, m.client_host) == (member, "pytest", "/127.0.0.1")
+            assert (bytes(m.member_metadata), bytes(m.member_assignment)) == (subscription(topic), mine)
+            if i >= 3:
+                assert d.authorized_operations == (1 << 3) | (1 << 6) | (1 << 8)  # READ, DELETE, DESCRIBE
+
+            lv = min(i, 5)
+            listed = call(sock, ListGroupsRequest(states_filter=["stable"] if lv >= 4 else []), lv)
+            [entry] = [g for g in listed.groups if g.group_id == group]
+            assert entry.protocol_type == "consumer"
+            assert entry.group_state == ("Stable" if lv >= 4 else "")
+            assert entry.group_type == ("classic" if lv >= 5 else "")
+            if lv >= 4:
+                empty = call(sock, ListGroupsRequest(states_filter=["Empty"]), lv)
+                assert group not in {g.group_id for g in empty.groups}
+
+            leave_version = min(i, 5)
+            if leave_version < 3:
+                left = call(sock, LeaveGroupRequest(group_id=group, member_id=member), leave_version)
+            else:
+                left = call(
+                    sock,
+                    LeaveGroupRequest(group_id=group, members=[MemberIdentity(member, None, "done")]),
+                    leave_version,
+                )
+                assert [(r.member_id, r.error_code) for r in left.members] == [(member, 0)]
+            assert left.error_code == 0
+            assert describe(sock, min(i, 5), group).group_state == "Empty"
+
+            deleted = call(
+                sock,
+                OffsetDeleteRequest(
+                    group_id=group,
+                    topics=[OffsetDeleteRequestTopic(topic, [OffsetDeleteRequestPartition(0)])],
+                ),
+                0,
+            )
+            assert (deleted.error_code, deleted.topics[0].partitions[0].error_code) == (0, 0)
+            remaining = fetch_offsets(sock, max(i, 1), group, topic, [0, 1])[1]
+            assert (remaining[0].committed_offset, remaining[1].committed_offset) == (-1, 5)
+            dropped = call(sock, DeleteGroupsRequest(groups_names=[group]), min(i, 2))
+            assert [(r.group_id, r.error_code) for r in dropped.results] == [(group, 0)]
+            gone = describe(sock, min(i, 5), group)
+            assert (gone.error_code, gone.group_state, gone.members) == (0, "Dead", [])
+
+        # group ids and key types Kafka refuses
+        bad_join = JoinGroupRequest(group_id="", session_timeout_ms=10_000, protocol_type="consumer")
+        assert call(sock, bad_join, 5).error_code == E.INVALID_GROUP_ID
+        assert call(sock, HeartbeatRequest(group_id=""), 4).error_code == E.INVALID_GROUP_ID
+        assert call(sock, OffsetDeleteRequest(group_id=""), 0).error_code == E.INVALID_GROUP_ID
+        assert (
+            call(sock, HeartbeatRequest(group_id=f"{prefix}-0", member_id="x"), 4).error_code
+            == E.UNKNOWN_MEMBER_ID
+        )
+        short = JoinGroupRequest(group_id=f"{prefix}-s", session_timeout_ms=100, protocol_type="consumer")
+        assert call(sock, short, 5).error_code == E.INVALID_SESSION_TIMEOUT
+        txn = call(sock, FindCoordinatorRequest(key_type=1, coordinator_keys=["txn"]), 4).coordinators[0]
+        assert (txn.error_code, txn.node_id) == (E.COORDINATOR_NOT_AVAILABLE, -1)
+        share = call(sock, FindCoordinatorRequest(key_type=2, coordinator_keys=["s"]), 6).coordinators[0]
+        assert share.error_code == E.INVALID_REQUEST
+    finally:
+        sock.close()
+
+
+def test_offsets_topic_appears_on_first_find_coordinator(broker: BrokerProcess) -> None:
+    """Before any FindCoordinator there is no ``__consumer_offsets``: groups are NOT_COORDINATOR."""
+    E = ErrorCode
+    sock = broker.connect()
+    try:
+        join = JoinGroupRequest(group_id="early", session_timeout_ms=10_000, protocol_type="consumer")
+        assert call(sock, join, 5).error_code == E.NOT_COORDINATOR
+        assert fetch_offsets(sock, 8, "early", "t", [0])[0] == E.NOT_COORDINATOR
+        assert call(sock, ListGroupsRequest(), 4).groups == []
+        assert call(sock, MetadataRequest(topics=None), 12).topics == []
+
+        found = call(sock, FindCoordinatorRequest(key="early"), 3)
+        assert (found.error_code, found.node_id) == (0, 0)
+        [offsets_topic] = call(sock, MetadataRequest(topics=None), 12).topics
+        assert (offsets_topic.name, offsets_topic.is_internal, len(offsets_topic.partitions)) == (
+            OFFSETS_TOPIC,
+            True,
+            50,
+        )
+        assert {len(p.replica_nodes) for p in offsets_topic.partitions} == {1}
+    finally:
+        sock.close()
+    stored = json.loads((broker.data_dir / "logs" / "__pybroker_metadata.json").read_text())
+    [entry] = [t for t in stored["topics"] if t["name"] == OFFSETS_TOPIC]
+    assert entry["configs"] == {
+        "cleanup.policy": "compact",
+        "compression.type": "producer",
+        "segment.bytes": "104857600",
+    }
+
+
+# -- ownership follows the __consumer_offsets partition ------------------------------------------
+
+
+async def test_groups_move_with_their_offsets_partition(tmp_path: Path) -> None:
+    """Unloading a partition (leadership moving away) hands its groups over: parked requests and
+    later ones get NOT_COORDINATOR while other partitions' groups carry on; loading it again
+    answers COORDINATOR_LOAD_IN_PROGRESS until the log has been replayed, then the offsets are
+    back. This runs the broker in this process to reach its coordinator directly."""
+    config = BrokerConfig(
+        {
+            "listeners": "PLAINTEXT://127.0.0.1:0",
+            "log.dirs": str(tmp_path),
+            "offsets.topic.num.partitions": "4",
+            "group.initial.rebalance.delay.ms": "60000",  # the first join stays parked
+        }
+    )
+    broker = Broker(config)
+    await broker.start()
+    E = ErrorCode
+    try:
+        svc = broker.group_coordinator
+        broker.replica_manager.ensure_partitions(broker.controller.create_topic("t", 1, 1, {}))
+        tp = TopicPartition("t", 0)
+
+        def commit(group: str, offset: int) -> dict[TopicPartition, ErrorCode]:
+            po = PartitionOffset(offset, metadata=f"at-{offset}")
+            return svc.commit_offsets(
+                group, {tp: po}, generation_id=-1, member_id="", group_instance_id=None, retention_time_ms=-1
+            )
+
+        def join(group: str) -> Any:
+            return svc.join_group(
+                group,
+                "",
+                protocol_type="consumer",
+                protocols=[("range", subscription("t"))],
+                session_timeout_ms=10_000,
+                rebalance_timeout_ms=10_000,
+                group_instance_id=None,
+                client_id="c",
+                client_host="/127.0.0.1",
+                require_known_member_id=False,
+                supports_skipping_assignment=False,
+                reason=None,
+            )
+
+        async def loaded(group: str) -> None:
+            for _ in range(200):
+                if svc.fetch_offsets(group, None).error != E.COORDINATOR_LOAD_IN_PROGRESS:
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError("the partition did not load")
+
+        assert svc.find_coordinator("g", "PLAINTEXT")[0] == E.NONE
+        await loaded("g")
+        index = partition_for("g", 4)
+        other = next(g for g in (f"other-{i}" for i in range(100)) if partition_for(g, 4) != index)
+        assert commit("g", 42) == {tp: E.NONE}
+        parked = asyncio.ensure_future(join("g"))
+        await asyncio.sleep(0.05)
+        assert not parked.done()
+
+        svc.resign(index)
+        assert (await parked).error == E.NOT_COORDINATOR
+        assert svc.fetch_offsets("g", None).error == E.NOT_COORDINATOR
+        assert commit("g", 43) == {tp: E.NOT_COORDINATOR}
+        assert commit(other, 7) == {tp: E.NONE}
+
+        svc.elect(index)
+        assert svc.fetch_offsets("g", None).error == E.COORDINATOR_LOAD_IN_PROGRESS
+        assert (await join("g")).error == E.COORDINATOR_LOAD_IN_PROGRESS
+        await loaded("g")
+        restored = svc.fetch_offsets("g", None).offsets[tp]
+        assert restored is not None and (restored.offset, restored.metadata) == (42, "at-42")
+        other_offset = svc.fetch_offsets(other, [tp]).offsets[tp]
+        assert other_offset is not None and other_offset.offset == 7
+    finally:
+        await broker.stop()
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["member"]:
