@@ -10,6 +10,7 @@ import contextlib
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pybroker import meta_properties
 from pybroker.config import BrokerConfig
@@ -22,6 +23,9 @@ from pybroker.server import KafkaServer
 from pybroker.standalone import StandaloneController
 from storage.config import LogConfig
 from storage.log_manager import LogManager
+
+if TYPE_CHECKING:
+    from pybroker.cluster import ZkClusterMembership
 
 log = get_logger("pybroker.broker")
 
@@ -55,6 +59,7 @@ class Broker:
         self.replica_manager = ReplicaManager(self.broker_id, self.metadata, self.topic_config)
         self.group_coordinator = GroupCoordinatorService(self)  # group coordinator: groups and offsets
         self._tasks: list[asyncio.Task[None]] = []
+        self.zk_membership: ZkClusterMembership | None = None  # set when zookeeper.connect is
 
     @property
     def controller_id(self) -> int:
@@ -65,8 +70,9 @@ class Broker:
         return self.log_defaults.with_overrides(topic.configs) if topic.configs else self.log_defaults
 
     async def start(self) -> None:
+        zk_cluster_id = await self._zk_connect()
         self.broker_id, self.cluster_id = meta_properties.ensure(
-            self.config.log_dirs, self.config.broker_id, None
+            self.config.log_dirs, self.config.broker_id, zk_cluster_id
         )
         self.controller.broker_id = self.replica_manager.broker_id = self.broker_id
         self.controller.load()
@@ -81,6 +87,7 @@ class Broker:
         self.group_coordinator.start()  # group coordinator: load the __consumer_offsets partitions led here
         self._every(1000, self._tick)
         await self.server.start()
+        await self._zk_join()
         log.info(
             "broker started",
             broker_id=self.broker_id,
@@ -108,7 +115,46 @@ class Broker:
         assert self.log_manager is not None
         self.log_manager.tick()
 
+    # -- ZooKeeper membership (zookeeper.connect) ----------------------------------------------
+    # Only registration, the controller election and the cluster id for now: topic metadata
+    # stays standalone (this broker's own controller) until replication is wired in.
+
+    async def _zk_connect(self) -> str | None:
+        """Open the ZooKeeper session; returns its cluster id (checked against meta.properties)."""
+        connect = self.config.get("zookeeper.connect")
+        if not connect:
+            return None
+        from pybroker.cluster import ZkClusterMembership, check_cluster_id
+
+        self.zk_membership = ZkClusterMembership(
+            connect,
+            session_timeout_ms=self.config.get("zookeeper.session.timeout.ms"),
+            connection_timeout_ms=self.config.get("zookeeper.connection.timeout.ms"),
+        )
+        cluster_id = await self.zk_membership.connect()
+        try:
+            check_cluster_id(cluster_id, self.config.log_dirs)
+        except BaseException:
+            await self.zk_membership.stop()
+            raise
+        return cluster_id
+
+    async def _zk_join(self) -> None:
+        """Register the bound, advertised endpoints and enter the controller election."""
+        if self.zk_membership is None:
+            return
+        protocols = {ln.name: ln.security_protocol for ln in self.config.advertised_listeners}
+        try:
+            await self.zk_membership.join(self.broker_id, self.advertised(), protocols, self.rack)
+        except BaseException:
+            await self.zk_membership.stop()
+            raise
+
+    # -- end of ZooKeeper membership ---------------------------------------------------------
+
     async def stop(self) -> None:
+        if self.zk_membership is not None:  # ZooKeeper membership: leave first
+            await self.zk_membership.stop()
         await self.server.stop()
         await self.group_coordinator.stop()  # group coordinator: unload before the partitions close
         for task in self._tasks:
