@@ -351,8 +351,9 @@ class GroupCoordinatorService:
         shard = self._shards.pop(index, None)
         if shard is None:
             return
-        if shard.load_task is not None and not shard.load_task.done():
-            shard.load_task.cancel()
+        task = shard.load_task
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
         shard.coordinator.unload()
         self._commit(shard, ())
 
@@ -364,36 +365,16 @@ class GroupCoordinatorService:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _load(self, shard: _Shard) -> None:
+        """Replay the partition into the shard, then serve it. A load that fails unexpectedly
+        gives the partition up (NOT_COORDINATOR) rather than serve part of its state."""
         started = time.monotonic()
+        try:
+            records = await self._replay(shard)
+        except Exception:
+            log.exception("coordinator_load_failed", partition=shard.index)
+            self.resign(shard.index)
+            return
         coordinator = shard.coordinator
-        partition = self._broker.replica_manager.get(OFFSETS_TOPIC, shard.index)
-        batches = records = 0
-        if partition is not None:
-            plog = partition.log
-            for header, data in plog.batches(None, plog.log_end_offset):
-                batches += 1
-                if batches % LOAD_BATCHES_PER_STEP == 0:
-                    await asyncio.sleep(0)
-                if header.is_control:
-                    continue
-                try:
-                    for stored in iter_records(data):
-                        if stored.key is None:
-                            continue
-                        record = decode_record(stored.key, stored.value)
-                        if isinstance(record, OffsetCommitRecord):
-                            tp = TopicPartition(record.topic, record.partition)
-                            coordinator.load_offset(record.group_id, tp, record.value)
-                        elif isinstance(record, GroupMetadataRecord):
-                            coordinator.load_group(record.group_id, record.value)
-                        records += 1
-                except DecodeError as exc:
-                    log.warning(
-                        "coordinator_load_skipped_batch",
-                        partition=shard.index,
-                        offset=header.base_offset,
-                        error=str(exc),
-                    )
         coordinator.complete_load()
         shard.loading = False
         log.info(
@@ -404,6 +385,41 @@ class GroupCoordinatorService:
             ms=round((time.monotonic() - started) * 1000),
         )
         self._commit(shard, ())
+
+    async def _replay(self, shard: _Shard) -> int:
+        """Feed every record of the shard's partition to its coordinator; returns the count.
+        A batch that does not decode is skipped with a warning."""
+        partition = self._broker.replica_manager.get(OFFSETS_TOPIC, shard.index)
+        if partition is None:
+            return 0
+        coordinator = shard.coordinator
+        batches = records = 0
+        plog = partition.log
+        for header, data in plog.batches(None, plog.log_end_offset):
+            batches += 1
+            if batches % LOAD_BATCHES_PER_STEP == 0:
+                await asyncio.sleep(0)
+            if header.is_control:
+                continue
+            try:
+                for stored in iter_records(data):
+                    if stored.key is None:
+                        continue
+                    record = decode_record(stored.key, stored.value)
+                    if isinstance(record, OffsetCommitRecord):
+                        tp = TopicPartition(record.topic, record.partition)
+                        coordinator.load_offset(record.group_id, tp, record.value)
+                    elif isinstance(record, GroupMetadataRecord):
+                        coordinator.load_group(record.group_id, record.value)
+                    records += 1
+            except DecodeError as exc:
+                log.warning(
+                    "coordinator_load_skipped_batch",
+                    partition=shard.index,
+                    offset=header.base_offset,
+                    error=str(exc),
+                )
+        return records
 
     # -- the offsets topic -------------------------------------------------------------------
 
@@ -429,6 +445,8 @@ class GroupCoordinatorService:
             return None
         log.info("offsets_topic_created", partitions=len(topic.partitions), replication_factor=replication)
         broker.replica_manager.ensure_partitions(topic)
+        for index in list(self._shards):  # left from a deleted incarnation of the topic
+            self.resign(index)
         self._elect_led(topic)
         return topic
 

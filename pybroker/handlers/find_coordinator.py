@@ -5,7 +5,7 @@ Group keys (``key_type`` 0, the only type below v1) are answered with the leader
 lookup creates that topic (see :mod:`pybroker.coordinator.service`), answered at once since
 creation is synchronous here. Transaction keys (type 1) get COORDINATOR_NOT_AVAILABLE: this
 broker runs no transaction coordinator yet. Other key types (share groups, v6) get
-INVALID_REQUEST as on a Kafka 3.9 broker. Versions 0-3 look up one ``key``; 4+ answer each of
+INVALID_REQUEST: there is no share coordinator. Versions 0-3 look up one ``key``; 4+ answer each of
 ``coordinator_keys`` in ``coordinators``.
 """
 

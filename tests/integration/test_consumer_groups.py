@@ -953,6 +953,9 @@ ADVERTISED = {
 }
 
 
+RETENTION_MS = 3_600_000
+
+
 def call(sock: Any, request: Any, version: int) -> Any:
     return roundtrip(sock, request.SPEC.api_key, version, request)
 
@@ -1069,6 +1072,7 @@ def test_every_advertised_version_on_a_raw_socket(gbroker: BrokerProcess) -> Non
                         ),
                         OffsetCommitRequestTopic("no-such-topic", [OffsetCommitRequestPartition(0, 1)]),
                     ],
+                    retention_time_ms=RETENTION_MS,  # only versions 2-4 carry it
                 ),
                 commit_version,
             )
@@ -1086,6 +1090,17 @@ def test_every_advertised_version_on_a_raw_socket(gbroker: BrokerProcess) -> Non
             )
             # a null metadata is stored as ""
             assert (offsets[1].committed_offset, offsets[1].metadata) == (5, "")
+
+            if i == 3:  # an explicit retention is stored as an expire timestamp: OffsetCommitValue v1
+                key = b"\x00\x01" + bytes(OffsetCommitKey(group, topic, 0).encode(1))
+                [value] = [
+                    v
+                    for k, v in offsets_topic_records(gbroker.bootstrap, partition_for(group, 50))
+                    if k == key
+                ]
+                assert value is not None and value[:2] == b"\x00\x01"
+                stored = OffsetCommitValue.decode(value[2:], 1)
+                assert stored.expire_timestamp == stored.commit_timestamp + RETENTION_MS
 
             d = describe(sock, min(i, 5), group)
             assert (d.error_code, d.group_state, d.protocol_type, d.protocol_data) == (
