@@ -126,7 +126,12 @@ def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
 
 @dataclass
 class Stream:
-    """A producer thread sending records 0..count-1 (record i to partition i % PARTITIONS)."""
+    """A producer thread sending records 0, 1, 2, ... (record i to partition i % PARTITIONS).
+
+    It sends at least ``count`` records and keeps going until :meth:`finish` is called, so the
+    faults a test injects always land while records are in flight however slow the machine is;
+    ``count`` then becomes the number actually sent.
+    """
 
     bootstrap: str
     topic: str
@@ -139,6 +144,7 @@ class Stream:
     remaining: int = -1
     error: BaseException | None = None
     thread: threading.Thread | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> Stream:
         self.thread = threading.Thread(target=self._run, name="idempotent-stream", daemon=True)
@@ -156,7 +162,8 @@ class Stream:
                 else:
                     self.failed[i] = str(err)
 
-            for i in range(self.count):
+            i = 0
+            while i < self.count or not self.stop.is_set():
                 while True:
                     try:
                         producer.produce(
@@ -173,9 +180,16 @@ class Stream:
                 producer.poll(0)
                 if i % self.pace_every == self.pace_every - 1:
                     time.sleep(self.pace_s)  # spread the stream over the faults
+                i += 1
+            self.count = self.produced
             self.remaining = producer.flush(150)
         except BaseException as exc:
             self.error = exc
+
+    def finish(self, timeout: float) -> None:
+        """Stop sending new records (after at least ``count``), flush, and wait."""
+        self.stop.set()
+        self.join(timeout)
 
     def join(self, timeout: float) -> None:
         assert self.thread is not None
@@ -269,8 +283,7 @@ def test_retries_after_lost_responses_store_each_record_once(proxied: Proxied, m
         )
         time.sleep(0.05)
     fired = dict(proxied.proxy.stats)
-    assert stream.produced < stream.count, "the stream ended before the faults were done; slow it down"
-    stream.join(180)
+    stream.finish(180)
     got = consume_all(proxied.bootstrap, topic, PARTITIONS)
     print(
         f"{mode}: {faults} faults, proxy {fired}, acked {len(stream.acked)}, "
@@ -294,8 +307,7 @@ def test_retries_across_a_broker_restart_store_each_record_once(proxied: Proxied
         proxied.restart(how)
         time.sleep(0.2)  # let the client retry into the refusing proxy a little
         proxied.proxy.unblock()
-    assert stream.produced < stream.count, "the stream ended before the restarts were done; slow it down"
-    stream.join(180)
+    stream.finish(180)
     got = consume_all(proxied.bootstrap, topic, PARTITIONS)
     print(
         f"{how}: {restarts} restarts, proxy {dict(proxied.proxy.stats)}, acked {len(stream.acked)}, "
