@@ -171,6 +171,10 @@ def _run_kafka_python(a: argparse.Namespace, stop: threading.Event) -> None:
             generation[0] = consumer._coordinator._generation.generation_id
             _emit(ev="assigned", gen=generation[0], parts=sorted(tp.partition for tp in assigned))
 
+    # Know the topic before joining: a kafka-python 3.0.12 leader that assigns without the topic's
+    # metadata rejoins when it arrives, and that second rebalance sometimes never completes on the
+    # client side (the broker answers its SyncGroup; the consumer never applies the assignment).
+    consumer.partitions_for_topic(a.topic)
     consumer.subscribe([a.topic], listener=Listener())
     while not stop.is_set():
         batches = consumer.poll(timeout_ms=100)
@@ -540,6 +544,7 @@ def commit_kafka_python(bs: str, group: str, topic: str) -> None:
     from kafka.structs import OffsetAndMetadata
 
     c = KafkaConsumer(bootstrap_servers=bs, group_id=group, enable_auto_commit=False)
+    c.partitions_for_topic(topic)  # see _run_kafka_python
     c.subscribe([topic])
     deadline = time.monotonic() + WAIT_S
     while not c.assignment() and time.monotonic() < deadline:
@@ -559,6 +564,7 @@ def resume_kafka_python(bs: str, group: str, topic: str) -> Resumed:
     for p in range(PARTITIONS):
         om = c.committed(TP(topic, p), metadata=True)
         committed[p] = (om.offset, om.metadata)
+    c.partitions_for_topic(topic)  # see _run_kafka_python
     c.subscribe([topic])
     first: dict[int, int] = {}
     count = 0
