@@ -668,6 +668,12 @@ class GroupCoordinatorService:
         self._commit(shard, ())
         return result
 
+    def on_partitions_deleted(self, partitions: Collection[TopicPartition]) -> None:
+        """A topic was deleted: every loaded group drops its offsets for ``partitions``."""
+        for shard in list(self._shards.values()):
+            if not shard.loading:
+                self._commit(shard, shard.coordinator.on_partitions_deleted(partitions).records)
+
     def delete_offsets(self, group_id: str, partitions: Sequence[TopicPartition]) -> OffsetDeleteResult:
         if not group_id:
             return OffsetDeleteResult(ErrorCode.INVALID_GROUP_ID, {})

@@ -2,7 +2,8 @@
 
 Topics are named (v0-5 ``topic_names``, v6 ``topics`` by name or id). Deleting removes the
 topic from metadata at once and its partition logs from disk; ``delete.topic.enable=false``
-answers TOPIC_DELETION_DISABLED.
+answers TOPIC_DELETION_DISABLED. Groups' committed offsets for the topic are deleted too
+(tombstones in ``__consumer_offsets``), as in Kafka.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from protocol.messages.delete_topics_request import DeleteTopicsRequest
 from protocol.messages.delete_topics_response import DeletableTopicResult, DeleteTopicsResponse
 from protocol.primitives import ZERO_UUID
 from pybroker.context import RequestContext
+from pybroker.coordinator import TopicPartition
 from pybroker.handlers.registry import handles
 from pybroker.standalone import TopicError
 
@@ -45,4 +47,5 @@ async def handle_delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) ->
             continue
         result.topic_id = info.topic_id
         broker.replica_manager.remove_topic(info)
+        broker.group_coordinator.on_partitions_deleted([TopicPartition(info.name, p) for p in info.partitions])
     return DeleteTopicsResponse(responses=results)
