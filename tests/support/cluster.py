@@ -361,4 +361,78 @@ class BrokerCluster:
         self.wait_for(f"{topic} gone from every broker's Metadata", probe, timeout)
 
 
-__all__ = ["CLUSTER_DEFAULTS", "BrokerCluster"]
+# -- clients ------------------------------------------------------------------------------------
+
+
+def create_topic(
+    bootstrap: str,
+    topic: str,
+    partitions: int = 1,
+    replication_factor: int = 3,
+    config: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> None:
+    """CreateTopics through confluent-kafka's AdminClient; raises on any error."""
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    new = NewTopic(topic, partitions, replication_factor, config=config or {})
+    admin.create_topics([new], operation_timeout=timeout, request_timeout=timeout)[topic].result(timeout)
+
+
+def delete_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.delete_topics([topic], operation_timeout=timeout, request_timeout=timeout)[topic].result(timeout)
+
+
+def produce_raw(
+    sock: socket.socket,
+    topic: str,
+    partition: int,
+    values: Iterable[bytes],
+    acks: int = -1,
+    timeout_ms: int = 5000,
+) -> Any:
+    """One Produce v9 request with one batch of ``values`` (no keys); its partition response."""
+    from protocol.messages import ProduceRequest
+    from protocol.messages.produce_request import PartitionProduceData, TopicProduceData
+    from protocol.records import RecordSpec, build_batch
+
+    records = build_batch([RecordSpec(None, v) for v in values])
+    request = ProduceRequest(
+        acks=acks,
+        timeout_ms=timeout_ms,
+        topic_data=[
+            TopicProduceData(
+                name=topic, partition_data=[PartitionProduceData(index=partition, records=records)]
+            )
+        ],
+    )
+    return roundtrip(sock, 0, 9, request).responses[0].partition_responses[0]  # type: ignore[attr-defined]
+
+
+def read_partition_dir(directory: Path) -> list[tuple[int, bytes | None]]:
+    """(offset, value) of every record in a partition directory's segments, read from disk.
+
+    A torn or still-being-written tail is ignored (only whole batches are decoded)."""
+    from protocol.records import iter_batches, iter_records
+
+    out: list[tuple[int, bytes | None]] = []
+    for segment in sorted(directory.glob("*.log")):
+        data = segment.read_bytes()
+        with contextlib.suppress(Exception):
+            for pos, _header in iter_batches(data, allow_partial_tail=True):
+                out.extend((r.offset, r.value) for r in iter_records(data, pos))
+    return out
+
+
+__all__ = [
+    "CLUSTER_DEFAULTS",
+    "BrokerCluster",
+    "create_topic",
+    "delete_topic",
+    "produce_raw",
+    "read_partition_dir",
+]
