@@ -23,7 +23,7 @@ import time
 import pytest
 
 from tests.cluster.durability import SequenceProducer, check, read_all
-from tests.support.cluster import BrokerCluster, create_topic
+from tests.support.cluster import BrokerCluster, ready_topic
 
 TOPIC = "durable"
 PARTITIONS = 3
@@ -36,9 +36,7 @@ def test_acknowledged_records_survive_repeated_broker_failures(cluster3: BrokerC
     rng = random.Random(seed)
     print(f"durability seed={seed}")
     started = time.monotonic()
-    create_topic(cluster3.bootstrap, TOPIC, partitions=PARTITIONS, config={"min.insync.replicas": "2"})
-    cluster3.wait_topic_ready(TOPIC, PARTITIONS)
-    cluster3.wait_all_isr(TOPIC, PARTITIONS, 3, timeout=30)
+    ready_topic(cluster3, TOPIC, PARTITIONS, min_insync_replicas="2")
 
     producer = SequenceProducer(cluster3.bootstrap, TOPIC, PARTITIONS, rate=400, idempotent=True)
     producer.start()

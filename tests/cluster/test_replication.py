@@ -23,6 +23,7 @@ from tests.support.cluster import (
     delete_topic,
     produce_raw,
     read_partition_dir,
+    ready_topic,
 )
 
 
@@ -98,9 +99,7 @@ def test_rf3_topic_takes_acks_all_writes_on_every_replica(cluster3: BrokerCluste
 
 @pytest.mark.timeout(150)
 def test_leader_kill_fails_over_without_losing_acknowledged_records(cluster3: BrokerCluster) -> None:
-    create_topic(cluster3.bootstrap, "failover", partitions=1, config={"min.insync.replicas": "2"})
-    cluster3.wait_topic_ready("failover", 1)
-    cluster3.wait_isr("failover", 0, 3, timeout=30)
+    ready_topic(cluster3, "failover", min_insync_replicas="2")
     producer = SequenceProducer(cluster3.bootstrap, "failover", 1, rate=300)
     consumer = LiveConsumer(cluster3.bootstrap, "failover", 1)
     producer.start()
@@ -149,11 +148,8 @@ def stop_signal(cluster: BrokerCluster, ids: list[int], sig: int) -> None:
 @pytest.mark.timeout(150)
 def test_old_leader_truncates_its_divergent_tail_and_rejoins_the_isr(cluster3: BrokerCluster) -> None:
     topic = "diverge"
-    create_topic(cluster3.bootstrap, topic, partitions=1, config={"min.insync.replicas": "2"})
-    cluster3.wait_topic_ready(topic, 1)
-    cluster3.wait_isr(topic, 0, 3, timeout=30)
+    leader = ready_topic(cluster3, topic, min_insync_replicas="2")[0]
     produce_all(cluster3.bootstrap, topic, [b"first"] * 50)
-    leader = cluster3.wait_leader(topic, 0)
     followers = [b for b in (1, 2, 3) if b != leader]
     for b in (1, 2, 3):
         cluster3.wait_for(
@@ -252,9 +248,7 @@ def test_deleted_topic_disappears_from_every_broker(cluster3: BrokerCluster) -> 
 
 @pytest.mark.timeout(150)
 def test_topic_deleted_while_a_replica_is_down_is_removed_when_it_returns(cluster3: BrokerCluster) -> None:
-    create_topic(cluster3.bootstrap, "doomed2", partitions=2, replication_factor=3)
-    cluster3.wait_topic_ready("doomed2", 2)
-    cluster3.wait_all_isr("doomed2", 2, 3, timeout=30)
+    ready_topic(cluster3, "doomed2", 2)
     cluster3.kill(3)
     cluster3.wait_registered({1, 2}, timeout=30)
     delete_topic(",".join(cluster3.brokers[b].bootstrap for b in (1, 2)), "doomed2")
@@ -273,10 +267,7 @@ def test_topic_deleted_while_a_replica_is_down_is_removed_when_it_returns(cluste
 @pytest.mark.timeout(150)
 def test_min_insync_replicas_refuses_acks_all_with_two_brokers_down(cluster3: BrokerCluster) -> None:
     topic = "minisr"
-    create_topic(cluster3.bootstrap, topic, partitions=1, config={"min.insync.replicas": "2"})
-    cluster3.wait_topic_ready(topic, 1)
-    cluster3.wait_isr(topic, 0, 3, timeout=30)
-    leader = cluster3.wait_leader(topic, 0)
+    leader = ready_topic(cluster3, topic, min_insync_replicas="2")[0]
     with cluster3.connect(leader) as sock:
         assert produce_raw(sock, topic, 0, [b"ok"], acks=-1).error_code == 0
     down = [b for b in (1, 2, 3) if b != leader]
@@ -337,8 +328,7 @@ def test_group_offsets_survive_the_coordinators_death(cluster3: BrokerCluster) -
     from confluent_kafka.admin import AdminClient
 
     topic, group = "grouped", "survivors"
-    create_topic(cluster3.bootstrap, topic, partitions=3, replication_factor=3)
-    cluster3.wait_topic_ready(topic, 3)
+    ready_topic(cluster3, topic, 3)
     for p in range(3):
         produce_all(cluster3.bootstrap, topic, [f"p{p}".encode()] * 40, partition=p)
 

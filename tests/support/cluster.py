@@ -380,6 +380,16 @@ def create_topic(
     admin.create_topics([new], operation_timeout=timeout, request_timeout=timeout)[topic].result(timeout)
 
 
+def ready_topic(cluster: BrokerCluster, topic: str, partitions: int = 1, **config: str) -> dict[int, int]:
+    """Create an RF3 topic (``config`` keys with ``_`` for ``.``), wait until every broker's Metadata
+    shows it led and every ISR holds the three brokers; returns {partition: leader}."""
+    configs = {k.replace("_", "."): v for k, v in config.items()}
+    create_topic(cluster.bootstrap, topic, partitions, replication_factor=3, config=configs)
+    leaders = cluster.wait_topic_ready(topic, partitions)
+    cluster.wait_all_isr(topic, partitions, 3, timeout=30)
+    return leaders
+
+
 def delete_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> None:
     from confluent_kafka.admin import AdminClient
 
