@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--log-level", default=os.environ.get("PYBROKER_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--ready-file",
-        help="once the broker accepts connections, write its advertised (\"listeners\") and bound (\"bound\") "
+        help='once the broker accepts connections, write its advertised ("listeners") and bound ("bound") '
         "addresses per listener as JSON to this file",
     )
     return parser.parse_args(argv)
@@ -52,7 +52,8 @@ async def run(config: BrokerConfig, ready_file: str | None) -> None:
                     "cluster_id": broker.cluster_id,
                     "listeners": broker.advertised(),
                     "bound": {
-                        ln.name: [ln.host, broker.server.bound_ports[ln.name]] for ln in broker.config.listeners
+                        ln.name: [ln.host, broker.server.bound_ports[ln.name]]
+                        for ln in broker.config.listeners
                     },
                 }
             )
@@ -61,7 +62,7 @@ async def run(config: BrokerConfig, ready_file: str | None) -> None:
     try:
         await stop.wait()
     finally:
-        await broker.stop()
+        await broker.stop(controlled=True)
 
 
 def main(argv: list[str] | None = None) -> None:

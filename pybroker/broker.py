@@ -1,5 +1,13 @@
 """The broker process: configuration, identity, listeners and the state handlers read.
 
+Standalone (no ``zookeeper.connect``) the broker is a one-node cluster and its own controller
+(``pybroker.standalone``). In a ZooKeeper cluster it opens a session, mirrors the cluster state
+(:class:`~pybroker.cluster.metadata_sync.ZkMetadataSync`) into its metadata cache and partition
+roles, follows leaders with the replica fetcher, commits its leaderships' ISR changes to the
+partition state znodes, registers itself and stands in the controller election; while elected
+it runs the :class:`~pybroker.cluster.controller.Controller`. A SIGTERM stop first asks the
+controller to move its leaderships away (controlled shutdown).
+
 The event loop owns all of this state; handlers run on the loop and read it directly.
 """
 
@@ -12,20 +20,32 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from protocol.messages.controlled_shutdown_request import ControlledShutdownRequest
+from protocol.messages.controlled_shutdown_response import ControlledShutdownResponse
 from pybroker import meta_properties
+from pybroker.client import BrokerConnection
+from pybroker.cluster import zk_layout
+from pybroker.cluster.metadata_sync import ZkMetadataSync, live_endpoint
+from pybroker.cluster.zk_admin import ZkAdmin
+from pybroker.cluster.zk_client import BadVersionError, NoNodeError
 from pybroker.config import BrokerConfig
-from pybroker.coordinator.service import GroupCoordinatorService
+from pybroker.coordinator.group import TopicPartition
+from pybroker.coordinator.service import OFFSETS_TOPIC, GroupCoordinatorService
 from pybroker.fetch_session import FetchSessionCache
 from pybroker.logging import get_logger
 from pybroker.metadata import MetadataCache, TopicInfo
+from pybroker.partition import Partition
 from pybroker.replica_manager import ReplicaManager
+from pybroker.replication.fetcher import FetcherConfig, ReplicaFetcherManager
 from pybroker.server import KafkaServer
 from pybroker.standalone import StandaloneController
+from pybroker.topic_admin import StandaloneTopicAdmin, TopicAdmin, ZkTopicAdmin
 from storage.config import LogConfig
 from storage.log_manager import LogManager
 
 if TYPE_CHECKING:
     from pybroker.cluster import ZkClusterMembership
+    from pybroker.cluster.controller import Controller
 
 log = get_logger("pybroker.broker")
 
@@ -59,10 +79,17 @@ class Broker:
         self.replica_manager = ReplicaManager(self.broker_id, self.metadata, self.topic_config)
         self.group_coordinator = GroupCoordinatorService(self)  # group coordinator: groups and offsets
         self._tasks: list[asyncio.Task[None]] = []
+        self.topic_admin: TopicAdmin = StandaloneTopicAdmin(self.controller, self.replica_manager)
         self.zk_membership: ZkClusterMembership | None = None  # set when zookeeper.connect is
+        self.zk_sync: ZkMetadataSync | None = None  # the cluster state mirror (ZooKeeper mode)
+        self.zk_controller: Controller | None = None  # set while this broker is the active controller
+        self._controller_change: asyncio.Task[None] | None = None
+        self._roles_ready = False
 
     @property
     def controller_id(self) -> int:
+        if self.zk_membership is not None:
+            return self.zk_membership.controller_id
         return self.broker_id
 
     def topic_config(self, topic: TopicInfo) -> LogConfig:
@@ -75,17 +102,23 @@ class Broker:
             self.config.log_dirs, self.config.broker_id, zk_cluster_id
         )
         self.controller.broker_id = self.replica_manager.broker_id = self.broker_id
-        self.controller.load()
+        if self.zk_membership is None:
+            self.controller.load()
         self.log_manager = LogManager.from_broker_properties(
             self.config.log_dirs, self.config.raw, config_for=self._config_for_topic
         )
         self.replica_manager.log_manager = self.log_manager
-        hosted = {(t.name, p) for t in self.metadata.topics.values() for p in t.partitions}
-        self.log_manager.delete_orphans(hosted)
-        for topic in list(self.metadata.topics.values()):
-            self.replica_manager.ensure_partitions(topic)
-        self.group_coordinator.start()  # group coordinator: load the __consumer_offsets partitions led here
+        if self.zk_membership is None:
+            hosted = {(t.name, p) for t in self.metadata.topics.values() for p in t.partitions}
+            self.log_manager.delete_orphans(hosted)
+            for topic in list(self.metadata.topics.values()):
+                self.replica_manager.ensure_partitions(topic)
+            self.group_coordinator.start()  # group coordinator: load the __consumer_offsets partitions led here
+        else:
+            await self._zk_load()
         self._every(1000, self._tick)
+        max_lag = self.config.get("replica.lag.time.max.ms")
+        self._every(max(max_lag // 2, 10), self._shrink_isr)
         await self.server.start()
         await self._zk_join()
         log.info(
@@ -115,9 +148,10 @@ class Broker:
         assert self.log_manager is not None
         self.log_manager.tick()
 
-    # -- ZooKeeper membership (zookeeper.connect) ----------------------------------------------
-    # Only registration, the controller election and the cluster id for now: topic metadata
-    # stays standalone (this broker's own controller) until replication is wired in.
+    async def _shrink_isr(self) -> None:
+        self.replica_manager.maybe_shrink_isr(self.config.get("replica.lag.time.max.ms"))
+
+    # -- ZooKeeper cluster (zookeeper.connect) -------------------------------------------------
 
     async def _zk_connect(self) -> str | None:
         """Open the ZooKeeper session; returns its cluster id (checked against meta.properties)."""
@@ -130,6 +164,8 @@ class Broker:
             connect,
             session_timeout_ms=self.config.get("zookeeper.session.timeout.ms"),
             connection_timeout_ms=self.config.get("zookeeper.connection.timeout.ms"),
+            on_elected=self._on_elected,
+            on_resigned=self._on_resigned,
         )
         cluster_id = await self.zk_membership.connect()
         try:
@@ -139,22 +175,236 @@ class Broker:
             raise
         return cluster_id
 
+    async def _zk_load(self) -> None:
+        """Mirror the cluster state, drop local logs of replicas this broker no longer holds,
+        then take the roles ZooKeeper says this broker has."""
+        membership = self.zk_membership
+        assert membership is not None and self.log_manager is not None
+        config = self.config
+        self.topic_admin = ZkTopicAdmin(
+            ZkAdmin(membership.zk),
+            membership,
+            self.metadata,
+            lambda: self.broker_id,
+            lambda: (config.get("num.partitions"), config.get("default.replication.factor")),
+        )
+        self.replica_manager.fetchers = ReplicaFetcherManager(
+            self.broker_id,
+            self._inter_broker_address,
+            FetcherConfig(
+                wait_max_ms=config.get("replica.fetch.wait.max.ms"),
+                min_bytes=config.get("replica.fetch.min.bytes"),
+                max_bytes=config.get("replica.fetch.max.bytes"),
+                response_max_bytes=config.get("replica.fetch.response.max.bytes"),
+                backoff_ms=config.get("replica.fetch.backoff.ms"),
+                socket_timeout_ms=config.get("replica.socket.timeout.ms"),
+            ),
+        )
+        self.replica_manager.isr_writer = self._write_isr
+        self.replica_manager.on_leadership = self._on_leadership
+        self.zk_sync = ZkMetadataSync(membership.zk, self)
+        await self.zk_sync.start()
+        sync = self.zk_sync
+        hosted = {
+            (name, p)
+            for name, assignment in sync.assignments.items()
+            for p, replicas in assignment.partitions.items()
+            if self.broker_id in replicas
+        }
+        self.log_manager.delete_orphans(hosted)
+        self._roles_ready = True
+        self.on_cluster_change(set(sync.assignments), set(), True)
+
+    def on_cluster_change(self, changed: set[str], deleted: set[str], brokers_changed: bool) -> None:
+        """The ZooKeeper mirror changed: refresh the metadata cache and this broker's roles."""
+        sync = self.zk_sync
+        if sync is None or not self._roles_ready:
+            return
+        for name in deleted:
+            info = self.metadata.remove(name)
+            if info is not None:
+                self.replica_manager.remove_topic(info)
+                self.group_coordinator.on_partitions_deleted(
+                    [TopicPartition(name, p) for p in info.partitions]
+                )
+                log.info("topic deleted", topic=name)
+        for name in sorted(changed):
+            info = sync.topic_info(name)
+            if info is None:
+                continue
+            old = self.metadata.get(name)
+            if old is not None and old.topic_id != info.topic_id:  # deleted and created again
+                self.metadata.remove(name)
+                self.replica_manager.remove_topic(old)
+            self.metadata.put(info)
+            if old is not None and old.configs != info.configs:
+                self.replica_manager.reconfigure(info)
+            for index, state in info.partitions.items():
+                version = sync.state_version(name, index)
+                if version < 0:
+                    continue  # no state znode yet: the controller has not elected a leader
+                self.replica_manager.apply_partition(info, state, version)
+
+    def on_session_lost(self) -> None:
+        """ZooKeeper session gone: this broker may have been replaced as leader anywhere."""
+        self.replica_manager.fence_all()
+
+    def _on_leadership(self, topic: str, index: int, leads: bool) -> None:
+        if topic == OFFSETS_TOPIC:
+            if leads:
+                self.group_coordinator.elect(index)
+            else:
+                self.group_coordinator.resign(index)
+
+    async def _write_isr(self, partition: Partition, new_isr: list[int]) -> bool:
+        """Commit a led partition's new ISR to its state znode, fenced by the znode version the
+        leadership came with (Kafka's pre-AlterPartition ZooKeeper path)."""
+        sync, membership = self.zk_sync, self.zk_membership
+        assert sync is not None and membership is not None
+        current = sync.states.get(partition.key)
+        state = zk_layout.PartitionState(
+            leader=self.broker_id,
+            leader_epoch=partition.leader_epoch,
+            isr=sorted(new_isr),
+            controller_epoch=current.controller_epoch if current is not None else 0,
+        )
+        path = zk_layout.partition_state_path(partition.topic, partition.index)
+        try:
+            stat = await membership.zk.set(
+                path, zk_layout.encode_partition_state(state), partition.zk_version
+            )
+        except (BadVersionError, NoNodeError):
+            log.info("ISR change fenced", topic=partition.topic, partition=partition.index, isr=new_isr)
+            return False
+        except Exception as exc:
+            log.warning("ISR change failed", topic=partition.topic, partition=partition.index, error=str(exc))
+            return False
+        partition.zk_version = stat.version
+        sync.record_state(
+            partition.topic,
+            partition.index,
+            zk_layout.PartitionState(
+                state.leader,
+                state.leader_epoch,
+                state.isr,
+                state.controller_epoch,
+                partition_epoch=stat.version,
+            ),
+        )
+        log.info("ISR changed", topic=partition.topic, partition=partition.index, isr=state.isr)
+        return True
+
+    def _inter_broker_address(self, broker_id: int) -> tuple[str, int] | None:
+        if self.zk_sync is None:
+            return None
+        name = self.config.get("inter.broker.listener.name")
+        names = [name] if name else [ln.name for ln in self.config.advertised_listeners]
+        return live_endpoint(self.zk_sync.brokers.get(broker_id), names)
+
+    def _on_elected(self, epoch: int) -> None:
+        self._switch_controller(True)
+
+    def _on_resigned(self) -> None:
+        self._switch_controller(False)
+
+    def _switch_controller(self, active: bool) -> None:
+        previous = self._controller_change
+
+        async def change() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            if self.zk_controller is not None:
+                controller, self.zk_controller = self.zk_controller, None
+                await controller.stop()
+            membership = self.zk_membership
+            if active and membership is not None and membership.election is not None:
+                from pybroker.cluster.controller import Controller
+
+                controller = Controller(membership.zk, membership.election, self.config)
+                try:
+                    await controller.start()
+                except Exception:
+                    log.exception("controller failed to start")
+                    await controller.stop()
+                    return
+                if membership.is_controller:
+                    self.zk_controller = controller
+                else:
+                    await controller.stop()
+
+        self._controller_change = asyncio.get_running_loop().create_task(change())
+
     async def _zk_join(self) -> None:
         """Register the bound, advertised endpoints and enter the controller election."""
         if self.zk_membership is None:
             return
         protocols = {ln.name: ln.security_protocol for ln in self.config.advertised_listeners}
         try:
-            await self.zk_membership.join(self.broker_id, self.advertised(), protocols, self.rack)
+            await self.zk_membership.join(
+                self.broker_id,
+                self.advertised(),
+                protocols,
+                self.rack,
+                wait_for_stale_ms=self.config.get("zookeeper.session.timeout.ms") + 5000,
+            )
         except BaseException:
             await self.zk_membership.stop()
             raise
 
-    # -- end of ZooKeeper membership ---------------------------------------------------------
+    async def _controlled_shutdown(self) -> None:
+        """Kafka's controlled shutdown: ask the controller to move this broker's leaderships
+        away (ControlledShutdown), retrying ``controlled.shutdown.max.retries`` times."""
+        membership, sync = self.zk_membership, self.zk_sync
+        if membership is None or sync is None or membership.registrar is None:
+            return
+        config = self.config
+        broker_epoch = sync.broker_epochs.get(self.broker_id, -1)
+        for attempt in range(config.get("controlled.shutdown.max.retries")):
+            if attempt:
+                await asyncio.sleep(config.get("controlled.shutdown.retry.backoff.ms") / 1000)
+            address = self._inter_broker_address(membership.controller_id)
+            if address is None:
+                continue
+            try:
+                conn = await BrokerConnection.connect(*address, client_id=f"broker-{self.broker_id}-shutdown")
+                try:
+                    response: ControlledShutdownResponse = await conn.request(
+                        7,
+                        3,
+                        ControlledShutdownRequest(broker_id=self.broker_id, broker_epoch=broker_epoch),
+                        timeout=config.get("replica.socket.timeout.ms") / 1000,
+                    )
+                finally:
+                    await conn.close()
+            except (OSError, ConnectionError, TimeoutError) as exc:
+                log.info("controlled shutdown attempt failed", attempt=attempt + 1, error=str(exc))
+                continue
+            remaining = [(t.topic_name, t.partition_index) for t in response.remaining_partitions]
+            if response.error_code == 0 and not remaining:
+                log.info("controlled shutdown succeeded")
+                return
+            log.info(
+                "controlled shutdown incomplete",
+                attempt=attempt + 1,
+                error=response.error_code,
+                remaining=len(remaining),
+            )
+        log.warning("controlled shutdown failed; shutting down anyway")
 
-    async def stop(self) -> None:
+    # -- end of ZooKeeper cluster ------------------------------------------------------------
+
+    async def stop(self, controlled: bool = False) -> None:
+        if controlled and self.config.get("controlled.shutdown.enable"):
+            await self._controlled_shutdown()
+        if self.zk_controller is not None:
+            await self.zk_controller.stop()
+            self.zk_controller = None
+        if self.zk_sync is not None:
+            await self.zk_sync.stop()
         if self.zk_membership is not None:  # ZooKeeper membership: leave first
             await self.zk_membership.stop()
+        if self.replica_manager.fetchers is not None:
+            await self.replica_manager.fetchers.close()
         await self.server.stop()
         await self.group_coordinator.stop()  # group coordinator: unload before the partitions close
         for task in self._tasks:
@@ -177,6 +427,13 @@ class Broker:
 
     def live_brokers(self, listener_name: str) -> list[BrokerEndpoint]:
         """Brokers reachable through ``listener_name``; standalone: this broker only."""
+        if self.zk_sync is not None:
+            result = []
+            for broker_id, registration in sorted(self.zk_sync.brokers.items()):
+                ep = registration.endpoint(listener_name)
+                if ep is not None and ep.host is not None:
+                    result.append(BrokerEndpoint(broker_id, ep.host, ep.port, registration.rack))
+            return result
         endpoint = self.advertised().get(listener_name)
         if endpoint is None:
             return []

@@ -1,26 +1,38 @@
 """The partitions this broker hosts, and the produce and fetch paths through them.
 
-:class:`ReplicaManager` owns one :class:`~pybroker.partition.Partition` per hosted partition,
-created from the metadata cache, and implements Kafka's ``ReplicaManager`` duties for a leader:
-appending client batches (with acks), reading for fetches, and parking fetches that want more
-bytes than are available until data arrives or ``max.wait.ms`` passes (the "delayed fetch").
-Everything runs on the event loop; appends and reads are short synchronous disk operations on
-the page cache.
+:class:`ReplicaManager` owns one :class:`~pybroker.partition.Partition` per hosted replica and
+implements Kafka's ``ReplicaManager`` duties: appending client batches, parking ``acks=all``
+produces until the in-sync replicas have them (the "delayed produce"), reading for fetches and
+parking fetches that want more bytes than are available until data arrives, the high watermark
+moves or ``max.wait.ms`` passes (the "delayed fetch"), and turning the controller's decisions
+into roles: :meth:`apply_partition` makes a replica leader or follower (handing followers to the
+:class:`~pybroker.replication.fetcher.ReplicaFetcherManager`) or deletes a replica this broker no
+longer holds. Standalone, every partition is led here (:meth:`ensure_partitions`). Everything
+runs on the event loop; appends and reads are short synchronous disk operations on the page
+cache.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from protocol.error_codes import ErrorCode
-from pybroker.metadata import INTERNAL_TOPICS, MetadataCache, TopicInfo
-from pybroker.partition import AppendResult, Partition
+from pybroker.logging import get_logger
+from pybroker.metadata import INTERNAL_TOPICS, MetadataCache, PartitionState, TopicInfo
+from pybroker.partition import AppendResult, IsrWriter, Partition
 from storage.config import LogConfig
 from storage.errors import OffsetOutOfRangeError
 from storage.log_manager import LogManager
+
+if TYPE_CHECKING:
+    from pybroker.replication.fetcher import ReplicaFetcherManager
+
+log = get_logger("pybroker.replica_manager")
 
 
 @dataclass(slots=True)
@@ -46,30 +58,123 @@ class ReplicaManager:
         self.clock_ms = clock_ms
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._waiters: dict[tuple[str, int], list[FetchWaiter]] = {}
+        self.isr_writer: IsrWriter | None = None  # ZooKeeper cluster: commits leaders' ISR changes
+        self.fetchers: ReplicaFetcherManager | None = None  # ZooKeeper cluster: follower fetching
+        # called with (topic, partition, leads) when this broker starts or stops leading a partition
+        self.on_leadership: Callable[[str, int, bool], None] | None = None
 
     # -- hosting -----------------------------------------------------------------------------
 
     def ensure_partitions(self, topic: TopicInfo) -> None:
-        """Open (or create) the log of every partition of ``topic`` led by this broker."""
+        """Standalone: open (or create) the log of every partition of ``topic`` led here."""
+        for state in topic.partitions.values():
+            if state.leader == self.broker_id and (topic.name, state.index) not in self.partitions:
+                self._open(topic, state, -1)
+
+    def _open(self, topic: TopicInfo, state: PartitionState, zk_version: int) -> Partition:
         config = self.topic_config(topic)
         assert self.log_manager is not None
-        for state in topic.partitions.values():
-            key = (topic.name, state.index)
-            if state.leader != self.broker_id or key in self.partitions:
-                continue
-            log = self.log_manager.get_or_create_log(topic.name, state.index, config)
-            self.partitions[key] = Partition(
-                topic.name, state.index, topic.topic_id, state, log, config, self.clock_ms
-            )
+        log = self.log_manager.get_or_create_log(topic.name, state.index, config)
+        key = (topic.name, state.index)
+        partition = Partition(
+            self.broker_id,
+            topic.name,
+            state.index,
+            topic.topic_id,
+            state,
+            log,
+            config,
+            self.clock_ms,
+            zk_version,
+        )
+        partition.isr_writer = self.isr_writer
+        partition.on_high_watermark = lambda: self._wake(key)
+        self.partitions[key] = partition
+        if partition.is_leader and self.on_leadership is not None:
+            self.on_leadership(topic.name, state.index, True)
+        return partition
+
+    def apply_partition(self, topic: TopicInfo, state: PartitionState, zk_version: int) -> None:
+        """Take the role the controller gave this broker for one partition (Kafka's
+        ``becomeLeaderOrFollower``): lead it, follow its leader (leader -1: hold the replica and
+        wait), or drop and delete it if this broker is no longer a replica."""
+        key = (topic.name, state.index)
+        partition = self.partitions.get(key)
+        if self.broker_id not in state.replicas:
+            if partition is not None:
+                self._drop(key, delete=True)
+            return
+        if partition is None:
+            partition = self._open(topic, state, zk_version)
+            if not partition.is_leader:
+                partition.make_follower(state, zk_version)
+                self._follow(partition)
+            return
+        if partition.zk_version == zk_version and partition.state.leader == state.leader and zk_version >= 0:
+            return  # already applied (our own ISR write echoed back)
+        was_leader = partition.is_leader
+        if state.leader == self.broker_id:
+            if partition.make_leader(state, zk_version) and self.fetchers is not None:
+                self.fetchers.remove(key)
+            if not was_leader and self.on_leadership is not None:
+                self.on_leadership(topic.name, state.index, True)
+        else:
+            if partition.make_follower(state, zk_version):
+                self._follow(partition)
+            if was_leader and self.on_leadership is not None:
+                self.on_leadership(topic.name, state.index, False)
+        self._wake(key)
+
+    def _follow(self, partition: Partition) -> None:
+        if self.fetchers is None:
+            return
+        if partition.state.leader >= 0:
+            self.fetchers.add(partition)
+        else:
+            self.fetchers.remove(partition.key)
+
+    def fence_all(self) -> None:
+        """This broker lost its ZooKeeper session: it can no longer know who leads, so it stops
+        leading and following everything until the controller's state is read again."""
+        for key, partition in self.partitions.items():
+            if self.fetchers is not None:
+                self.fetchers.remove(key)
+            if partition.is_leader:
+                state = PartitionState(
+                    partition.index,
+                    -1,
+                    partition.leader_epoch,
+                    list(partition.state.replicas),
+                    list(partition.isr),
+                )
+                partition.make_follower(state, -1)
+                if self.on_leadership is not None:
+                    self.on_leadership(partition.topic, partition.index, False)
+            self._wake(key)
+
+    def _drop(self, key: tuple[str, int], delete: bool) -> None:
+        partition = self.partitions.pop(key, None)
+        if self.fetchers is not None:
+            self.fetchers.remove(key)
+        if partition is not None:
+            if partition.is_leader and self.on_leadership is not None:
+                self.on_leadership(key[0], key[1], False)
+            partition.close()
+        if delete and self.log_manager is not None:
+            self.log_manager.delete_log(key[0], key[1])
+        self._wake(key)
 
     def remove_topic(self, topic: TopicInfo) -> None:
         for index in list(topic.partitions):
-            partition = self.partitions.pop((topic.name, index), None)
-            if partition is not None:
-                partition.close()
-            if self.log_manager is not None:
-                self.log_manager.delete_log(topic.name, index)
-            self._wake((topic.name, index))
+            self._drop((topic.name, index), delete=True)
+
+    def hosted_topic_names(self) -> set[str]:
+        return {name for name, _ in self.partitions}
+
+    def maybe_shrink_isr(self, max_lag_ms: int) -> None:
+        """Kafka's ISR expiration, run every ``replica.lag.time.max.ms / 2``."""
+        for partition in self.partitions.values():
+            partition.maybe_shrink_isr(max_lag_ms)
 
     def reconfigure(self, topic: TopicInfo) -> None:
         config = self.topic_config(topic)
@@ -81,6 +186,14 @@ class ReplicaManager:
     def get(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
 
+    def not_hosted_error(self, topic: str, index: int) -> ErrorCode:
+        """Kafka's answer for a partition with no replica here: NOT_LEADER_OR_FOLLOWER if the
+        partition exists in the cluster, else UNKNOWN_TOPIC_OR_PARTITION."""
+        info = self.metadata.get(topic)
+        if info is not None and index in info.partitions:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
     # -- produce -----------------------------------------------------------------------------
 
     def append(
@@ -88,7 +201,7 @@ class ReplicaManager:
     ) -> AppendResult:
         partition = self.partitions.get((topic, index))
         if partition is None:
-            return AppendResult.failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            return AppendResult.failed(self.not_hosted_error(topic, index))
         if topic in ("__consumer_offsets", "__transaction_state"):
             return AppendResult.failed(
                 ErrorCode.INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}"
@@ -98,9 +211,32 @@ class ReplicaManager:
             self._wake((topic, index))
         return result
 
-    async def await_acks(self, pending: Iterable[object], timeout_ms: int) -> None:
-        """acks=all: every in-sync replica of a standalone broker is the leader itself."""
-        return None
+    async def await_acks(
+        self, pending: Iterable[tuple[object, asyncio.Future[ErrorCode]]], timeout_ms: int
+    ) -> None:
+        """acks=all: wait (at most ``timeout_ms``) until every pending append is replicated to
+        the ISR, then set each response's ``error_code`` (REQUEST_TIMED_OUT if it was not)."""
+        items = list(pending)
+        futures = [f for _, f in items]
+        if futures and timeout_ms > 0:
+            await asyncio.wait(futures, timeout=timeout_ms / 1000)
+        for response, future in items:
+            if future.done():
+                error = future.result()
+            else:
+                future.cancel()
+                error = ErrorCode.REQUEST_TIMED_OUT
+            if error != ErrorCode.NONE:
+                response.error_code = error  # type: ignore[attr-defined]
+
+    async def wait_replicated(self, future: asyncio.Future[ErrorCode] | None, timeout_ms: int) -> ErrorCode:
+        """One append's acks=all wait (coordinators): NONE, or why it did not complete."""
+        if future is None:
+            return ErrorCode.NONE
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(future), timeout_ms / 1000)
+        future.cancel()
+        return ErrorCode.REQUEST_TIMED_OUT
 
     # -- fetch -------------------------------------------------------------------------------
 
@@ -141,7 +277,7 @@ class ReplicaManager:
         if topic in INTERNAL_TOPICS:
             return ErrorCode.INVALID_TOPIC_EXCEPTION, -1
         partition = self.partitions.get((topic, index))
-        if partition is None:
+        if partition is None or not partition.is_leader:
             return ErrorCode.NOT_LEADER_OR_FOLLOWER, -1
         if not partition.config.delete:
             return ErrorCode.POLICY_VIOLATION, -1

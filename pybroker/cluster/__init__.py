@@ -18,6 +18,8 @@ runs on the broker's event loop; the ZooKeeper session is owned by this object.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterable, Mapping
 
 from pybroker.cluster import zk_layout
@@ -105,17 +107,30 @@ class ZkClusterMembership:
         advertised: Mapping[str, tuple[str, int]],
         security_protocols: Mapping[str, str],
         rack: str | None = None,
+        wait_for_stale_ms: int = 0,
     ) -> None:
         """Register ``advertised`` (listener name -> bound host/port) and enter the election.
 
-        Raises :class:`BrokerIdAlreadyRegisteredError` if another live broker has this id.
+        Raises :class:`BrokerIdAlreadyRegisteredError` if another live broker has this id after
+        ``wait_for_stale_ms``: a broker restarted right after being killed finds its previous
+        session's znode until that session expires, so it waits that long rather than fail.
         """
         endpoints: Iterable[zk_layout.EndPoint] = (
             zk_layout.EndPoint(name, host, port, security_protocols.get(name, "PLAINTEXT"))
             for name, (host, port) in advertised.items()
         )
-        self.registrar = BrokerRegistrar(self.zk, broker_registration(broker_id, endpoints, rack))
-        await self.registrar.start()
+        registration = broker_registration(broker_id, endpoints, rack)
+        deadline = time.monotonic() + wait_for_stale_ms / 1000
+        while True:
+            self.registrar = BrokerRegistrar(self.zk, registration)
+            try:
+                await self.registrar.start()
+                break
+            except BrokerIdAlreadyRegisteredError:
+                if time.monotonic() >= deadline:
+                    raise
+                log.info("broker id still registered by an older session; waiting", broker_id=broker_id)
+                await asyncio.sleep(0.5)
         self.election = ControllerElection(
             self.zk, broker_id, on_elected=self._on_elected, on_resigned=self._on_resigned
         )

@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     from pybroker.broker import Broker, BrokerEndpoint
 
 OFFSETS_TOPIC = "__consumer_offsets"
+OFFSET_COMMIT_TIMEOUT_MS = 5000  # Kafka's offsets.commit.timeout.ms: how long a commit waits for the ISR
 OFFSET_COMMIT_KEY_VERSION = 1
 GROUP_METADATA_KEY_VERSION = 2
 OFFSET_COMMIT_VALUE_VERSION = 3
@@ -423,38 +424,50 @@ class GroupCoordinatorService:
 
     # -- the offsets topic -------------------------------------------------------------------
 
-    def _ensure_topic(self, live_brokers: int) -> TopicInfo | None:
+    async def _ensure_topic(self, live_brokers: int) -> TopicInfo | None:
         """``__consumer_offsets``, created (and its partitions loaded) if it does not exist yet."""
         broker = self._broker
         topic = broker.metadata.get(OFFSETS_TOPIC)
         if topic is not None:
             return topic
         config = broker.config
-        replication = min(config.get("offsets.topic.replication.factor"), max(live_brokers, 1))
+        replication = config.get("offsets.topic.replication.factor")
+        if broker.zk_membership is None:  # standalone: the one broker holds the only replica
+            replication = min(replication, max(live_brokers, 1))
         configs: dict[str, str | None] = {
             "cleanup.policy": "compact",
             "compression.type": "producer",
             "segment.bytes": config.raw.get("offsets.topic.segment.bytes", str(DEFAULT_SEGMENT_BYTES)),
         }
         try:
-            topic = broker.controller.create_topic(
-                OFFSETS_TOPIC, config.get("offsets.topic.num.partitions"), replication, configs
+            count, _ = await broker.topic_admin.create_topic(
+                OFFSETS_TOPIC,
+                config.get("offsets.topic.num.partitions"),
+                replication,
+                configs,
+                timeout_ms=0,
+                require_controller=False,
             )
         except TopicError as exc:
-            log.warning("offsets_topic_creation_failed", error=exc.message)
+            if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+                log.warning("offsets_topic_creation_failed", error=exc.message)
             return None
-        log.info("offsets_topic_created", partitions=len(topic.partitions), replication_factor=replication)
-        broker.replica_manager.ensure_partitions(topic)
+        log.info("offsets_topic_created", partitions=count, replication_factor=replication)
+        topic = broker.metadata.get(OFFSETS_TOPIC)
+        if topic is None:
+            return None  # a cluster: the controller elects its leaders and the brokers load them
         for index in list(self._shards):  # left from a deleted incarnation of the topic
             self.resign(index)
         self._elect_led(topic)
         return topic
 
-    def find_coordinator(self, group_id: str, listener_name: str) -> tuple[ErrorCode, BrokerEndpoint | None]:
+    async def find_coordinator(
+        self, group_id: str, listener_name: str
+    ) -> tuple[ErrorCode, BrokerEndpoint | None]:
         """FindCoordinator for a group: the leader of the group's partition, reachable through
         ``listener_name``; creates the offsets topic on first use."""
         live = self._broker.live_brokers(listener_name)
-        topic = self._ensure_topic(len(live))
+        topic = await self._ensure_topic(len(live))
         if topic is None:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE, None
         state = topic.partitions.get(partition_for(group_id, len(topic.partitions)))
@@ -490,15 +503,50 @@ class GroupCoordinatorService:
     def _commit(self, shard: _Shard, records: Sequence[Record]) -> ErrorCode:
         """Append ``records`` then release the responses the call resolved; returns the append
         error as a group error (NONE when there was nothing to write)."""
-        error = self._append(shard, records) if records else ErrorCode.NONE
+        waits: list[asyncio.Future[ErrorCode]] = []
+        error = self._append(shard, records, waits) if records else ErrorCode.NONE
         outbox, shard.outbox = shard.outbox, []
+        self._arm(shard)
+        if waits and error == ErrorCode.NONE:
+            # acks=all: the responses go out once the in-sync replicas have the records
+            asyncio.get_running_loop().create_task(self._release_when_replicated(waits, outbox))
+            return error
         mapped = group_append_error(error)
         for release in outbox:
             release(mapped)
-        self._arm(shard)
         return error
 
-    def _append(self, shard: _Shard, records: Sequence[Record]) -> ErrorCode:
+    async def _commit_replicated(self, shard: _Shard, records: Sequence[Record]) -> ErrorCode:
+        """:meth:`_commit`, returning once the in-sync replicas have the records (or why not)."""
+        waits: list[asyncio.Future[ErrorCode]] = []
+        error = self._append(shard, records, waits) if records else ErrorCode.NONE
+        outbox, shard.outbox = shard.outbox, []
+        self._arm(shard)
+        if waits and error == ErrorCode.NONE:
+            error = await self._replicated(waits)
+        mapped = group_append_error(error)
+        for release in outbox:
+            release(mapped)
+        return error
+
+    async def _replicated(self, waits: list[asyncio.Future[ErrorCode]]) -> ErrorCode:
+        replicas = self._broker.replica_manager
+        for future in waits:
+            error = await replicas.wait_replicated(future, OFFSET_COMMIT_TIMEOUT_MS)
+            if error != ErrorCode.NONE:
+                return error
+        return ErrorCode.NONE
+
+    async def _release_when_replicated(
+        self, waits: list[asyncio.Future[ErrorCode]], outbox: list[Callable[[ErrorCode], None]]
+    ) -> None:
+        mapped = group_append_error(await self._replicated(waits))
+        for release in outbox:
+            release(mapped)
+
+    def _append(
+        self, shard: _Shard, records: Sequence[Record], waits: list[asyncio.Future[ErrorCode]]
+    ) -> ErrorCode:
         partition = self._broker.replica_manager.get(OFFSETS_TOPIC, shard.index)
         if partition is None:
             return ErrorCode.NOT_LEADER_OR_FOLLOWER
@@ -512,6 +560,8 @@ class GroupCoordinatorService:
                     message=result.error_message,
                 )
                 return result.error
+            if result.wait is not None:
+                waits.append(result.wait)
         return ErrorCode.NONE
 
     # -- timers ------------------------------------------------------------------------------
@@ -631,7 +681,7 @@ class GroupCoordinatorService:
         self._commit(shard, result.records)
         return result
 
-    def commit_offsets(
+    async def commit_offsets(
         self,
         group_id: str,
         offsets: Mapping[TopicPartition, PartitionOffset],
@@ -653,7 +703,7 @@ class GroupCoordinatorService:
             group_instance_id=group_instance_id,
             retention_time_ms=retention_time_ms,
         )
-        error = self._commit(shard, result.records)
+        error = await self._commit_replicated(shard, result.records)
         if error == ErrorCode.NONE:
             return result.errors
         failed = offset_append_error(error)

@@ -66,7 +66,7 @@ def topic_to_alter(ctx: RequestContext, name: str) -> TopicInfo:
     return topic
 
 
-def commit_topic_configs(
+async def commit_topic_configs(
     ctx: RequestContext, topic: TopicInfo, overrides: Mapping[str, str], validate_only: bool
 ) -> None:
     """Validate a topic's complete new overrides; unless ``validate_only``, persist and apply them."""
@@ -74,8 +74,7 @@ def commit_topic_configs(
     validate_topic_overrides(topic.name, broker.log_defaults, overrides)
     if validate_only:
         return
-    broker.controller.set_topic_configs(topic.name, overrides)
-    broker.replica_manager.reconfigure(topic)
+    await broker.topic_admin.set_topic_configs(topic, overrides)
 
 
 @handles(AlterConfigsRequest, 0, 2)
@@ -94,7 +93,7 @@ async def handle_alter_configs(ctx: RequestContext, req: AlterConfigsRequest) ->
             configs = {c.name: c.value for c in r.configs if c.value is not None}
             if r.resource_type == ResourceType.TOPIC:
                 topic = topic_to_alter(ctx, r.resource_name)
-                commit_topic_configs(ctx, topic, configs, req.validate_only)
+                await commit_topic_configs(ctx, topic, configs, req.validate_only)
             elif r.resource_type == ResourceType.BROKER:
                 check_broker_change(ctx, r.resource_name, configs)
             else:

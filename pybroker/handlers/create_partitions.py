@@ -30,11 +30,13 @@ async def handle_create_partitions(
                 live = {b.broker_id for b in broker.live_brokers(ctx.listener_name)}
                 if any(not set(a.broker_ids) <= live for a in t.assignments):
                     raise TopicError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Unknown broker in assignment.")
-            if req.validate_only:
-                broker.controller.check_create_partitions(t.name, t.count)
-            else:
-                topic = broker.controller.create_partitions(t.name, t.count)
-                broker.replica_manager.ensure_partitions(topic)
+            await broker.topic_admin.create_partitions(
+                t.name,
+                t.count,
+                [list(a.broker_ids) for a in t.assignments] if t.assignments is not None else None,
+                validate_only=req.validate_only,
+                timeout_ms=req.timeout_ms,
+            )
         except TopicError as exc:
             result.error_code, result.error_message = exc.code, exc.message
     return CreatePartitionsResponse(results=results)

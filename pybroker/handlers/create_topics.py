@@ -18,7 +18,9 @@ from pybroker.handlers.registry import handles
 from pybroker.standalone import TopicError
 
 
-def _create_one(ctx: RequestContext, t: CreatableTopic, validate_only: bool) -> CreatableTopicResult:
+async def _create_one(
+    ctx: RequestContext, t: CreatableTopic, validate_only: bool, timeout_ms: int
+) -> CreatableTopicResult:
     broker = ctx.broker
     configs = {c.name: c.value for c in t.configs}
     num_partitions, replication_factor = t.num_partitions, t.replication_factor
@@ -44,14 +46,16 @@ def _create_one(ctx: RequestContext, t: CreatableTopic, validate_only: bool) -> 
         num_partitions, replication_factor = len(t.assignments), sizes.pop()
     if replication_factor == -1:
         replication_factor = broker.config.get("default.replication.factor")
-    controller = broker.controller
-    if validate_only:
-        count = controller.check_create(t.name, num_partitions, replication_factor, configs)
-        topic_id = None
-    else:
-        topic = controller.create_topic(t.name, num_partitions, replication_factor, configs)
-        broker.replica_manager.ensure_partitions(topic)
-        count, topic_id = len(topic.partitions), topic.topic_id
+    assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} if t.assignments else None
+    count, topic_id = await broker.topic_admin.create_topic(
+        t.name,
+        num_partitions,
+        replication_factor,
+        configs,
+        assignment,
+        validate_only=validate_only,
+        timeout_ms=timeout_ms,
+    )
     result = CreatableTopicResult(
         name=t.name, num_partitions=count, replication_factor=replication_factor, configs=[]
     )
@@ -75,7 +79,7 @@ async def handle_create_topics(ctx: RequestContext, req: CreateTopicsRequest) ->
             )
             continue
         try:
-            results.append(_create_one(ctx, t, req.validate_only))
+            results.append(await _create_one(ctx, t, req.validate_only, req.timeout_ms))
         except TopicError as exc:
             results.append(CreatableTopicResult(name=t.name, error_code=exc.code, error_message=exc.message))
     return CreateTopicsResponse(topics=results)

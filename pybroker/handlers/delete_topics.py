@@ -40,12 +40,14 @@ async def handle_delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) ->
                 result.error_message = "Topic id does not exist"
                 continue
             name = result.name = info.name
+        info = broker.metadata.get(name)
         try:
-            info = broker.controller.delete_topic(name)
+            result.topic_id = await broker.topic_admin.delete_topic(name, req.timeout_ms)
         except TopicError as exc:
             result.error_code, result.error_message = exc.code, exc.message
             continue
-        result.topic_id = info.topic_id
-        broker.replica_manager.remove_topic(info)
-        broker.group_coordinator.on_partitions_deleted([TopicPartition(info.name, p) for p in info.partitions])
+        if info is not None and broker.zk_membership is None:  # a cluster's brokers do this on the change
+            broker.group_coordinator.on_partitions_deleted(
+                [TopicPartition(info.name, p) for p in info.partitions]
+            )
     return DeleteTopicsResponse(responses=results)

@@ -8,7 +8,8 @@ batch. When fewer than ``min_bytes`` are available the request waits up to ``max
 appends to any of its partitions. Versions 7+ use incremental fetch sessions (KIP-227), 13+
 name topics by id. From version 12 a fetch carrying ``last_fetched_epoch`` whose epoch ends
 before ``fetch_offset`` on this log gets ``diverging_epoch`` instead of records (KIP-320), so the
-reader truncates. Record bytes are sent from the segment files (see ``FileRecords``).
+reader truncates. A follower's fetch (``replica_id`` >= 0) reads up to the log end offset and
+reports the follower's progress, which moves the high watermark and the ISR. Record bytes are sent from the segment files (see ``FileRecords``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _resolve(ctx: RequestContext, key: Any, use_ids: bool) -> tuple[str | None, 
 
 
 def _read(
-    ctx: RequestContext, targets: list[_Target], req: FetchRequest, use_ids: bool
+    ctx: RequestContext, targets: list[_Target], req: FetchRequest, use_ids: bool, replica_id: int
 ) -> tuple[list[PartitionData], int]:
     replicas = ctx.broker.replica_manager
     remaining = req.max_bytes
@@ -70,7 +71,7 @@ def _read(
             continue
         partition: Partition | None = replicas.get(t.name, t.index)
         if partition is None:
-            pd.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            pd.error_code = replicas.not_hosted_error(t.name, t.index)
             continue
         result: ReadResult = partition.read(
             t.fetch_offset,
@@ -79,6 +80,7 @@ def _read(
             t.current_leader_epoch,
             t.last_fetched_epoch,
             min_one,
+            replica_id,
         )
         pd.error_code = result.error
         pd.high_watermark = result.high_watermark
@@ -100,6 +102,8 @@ def _read(
 async def handle_fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
     version = ctx.api_version
     use_ids = version >= 13
+    # a follower's fetch (replica_id >= 0; v15+ carries it in replica_state) reads to the log end
+    replica_id = req.replica_state.replica_id if version >= 15 else req.replica_id
     requests = [
         PartitionRequest(
             (t.topic_id if use_ids else t.topic, p.partition),
@@ -132,15 +136,17 @@ async def handle_fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
         if version >= 7:
             session = sessions.open(req.session_id, req.session_epoch, requests)
         entries = [
-            (r.key, r.fetch_offset, r.max_bytes, r.current_leader_epoch, r.last_fetched_epoch) for r in requests
+            (r.key, r.fetch_offset, r.max_bytes, r.current_leader_epoch, r.last_fetched_epoch)
+            for r in requests
         ]
 
     targets = []
     for key, offset, max_bytes, leader_epoch, last_epoch in entries:
         name, topic_id = _resolve(ctx, key, use_ids)
-        targets.append(_Target(key, name or "", topic_id, key[1], offset, max_bytes, leader_epoch, last_epoch))  # type: ignore[index]
+        index: int = key[1]  # type: ignore[index]
+        targets.append(_Target(key, name or "", topic_id, index, offset, max_bytes, leader_epoch, last_epoch))
 
-    datas, total = _read(ctx, targets, req, use_ids)
+    datas, total = _read(ctx, targets, req, use_ids, replica_id)
     if total < req.min_bytes and req.max_wait_ms > 0 and all(d.error_code == 0 for d in datas) and targets:
         deadline = time.monotonic() + req.max_wait_ms / 1000
         keys = [(t.name, t.index) for t in targets]
@@ -149,7 +155,7 @@ async def handle_fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
             if left <= 0:
                 break
             await ctx.broker.replica_manager.wait_for_data(keys, left)
-            datas, total = _read(ctx, targets, req, use_ids)
+            datas, total = _read(ctx, targets, req, use_ids, replica_id)
 
     by_topic: dict[Any, FetchableTopicResponse] = {}
     topics: list[FetchableTopicResponse] = []

@@ -21,12 +21,12 @@ GROUP = 0
 TRANSACTION = 1
 
 
-def _find(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
+async def _find(ctx: RequestContext, key: str, key_type: int) -> Coordinator:
     """One key's coordinator; error messages are Kafka's (``Errors.message()``, "NONE" on success)."""
     message = "The coordinator is not available."
     error = ErrorCode.COORDINATOR_NOT_AVAILABLE
     if key_type == GROUP:
-        error, endpoint = ctx.broker.group_coordinator.find_coordinator(key, ctx.listener_name)
+        error, endpoint = await ctx.broker.group_coordinator.find_coordinator(key, ctx.listener_name)
         if endpoint is not None:
             return Coordinator(
                 key=key,
@@ -46,9 +46,9 @@ async def handle_find_coordinator(
 ) -> FindCoordinatorResponse:
     if ctx.api_version >= 4:
         return FindCoordinatorResponse(
-            coordinators=[_find(ctx, key, req.key_type) for key in req.coordinator_keys]
+            coordinators=[await _find(ctx, key, req.key_type) for key in req.coordinator_keys]
         )
-    found = _find(ctx, req.key, req.key_type)
+    found = await _find(ctx, req.key, req.key_type)
     return FindCoordinatorResponse(
         error_code=found.error_code,
         error_message=found.error_message,

@@ -64,7 +64,7 @@ async def handle_incremental_alter_configs(
                 topic = topic_to_alter(ctx, r.resource_name)
                 ops = [(c.name, OpType(c.config_operation), c.value) for c in r.configs]
                 overrides = apply_incremental(topic.configs, ops, ctx.broker.log_defaults)
-                commit_topic_configs(ctx, topic, overrides, req.validate_only)
+                await commit_topic_configs(ctx, topic, overrides, req.validate_only)
             elif r.resource_type == ResourceType.BROKER:
                 check_broker_change(
                     ctx, r.resource_name, [c.name for c in r.configs if c.config_operation != OpType.DELETE]

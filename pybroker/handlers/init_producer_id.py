@@ -19,5 +19,5 @@ from pybroker.handlers.registry import handles
 async def handle_init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> InitProducerIdResponse:
     if req.transactional_id is not None:
         return InitProducerIdResponse(error_code=ErrorCode.COORDINATOR_NOT_AVAILABLE)
-    producer_id = ctx.broker.controller.allocate_producer_id()
+    producer_id = await ctx.broker.topic_admin.allocate_producer_id()
     return InitProducerIdResponse(producer_id=producer_id, producer_epoch=0)

@@ -23,6 +23,9 @@ from pybroker.handlers.registry import handles
 MIN_TIMESTAMP_BY_VERSION = {-3: 7, -4: 8, -5: 9}
 
 
+DEBUGGING_REPLICA_ID = -2  # may read a follower's offsets (Kafka's ListOffsetsRequest.DEBUGGING_REPLICA_ID)
+
+
 @handles(ListOffsetsRequest, 1, 9)
 async def handle_list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
     replicas = ctx.broker.replica_manager
@@ -44,13 +47,17 @@ async def handle_list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> L
                 continue
             partition = replicas.get(t.name, p.partition_index)
             if partition is None:
-                resp.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                resp.error_code = replicas.not_hosted_error(t.name, p.partition_index)
                 continue
             if p.timestamp < -1 and ctx.api_version < MIN_TIMESTAMP_BY_VERSION.get(p.timestamp, 0):
                 resp.error_code = ErrorCode.UNSUPPORTED_VERSION
                 continue
             error, offset, timestamp, epoch = partition.offset_for_timestamp(
-                p.timestamp, req.isolation_level, p.current_leader_epoch, from_consumer=req.replica_id < 0
+                p.timestamp,
+                req.isolation_level,
+                p.current_leader_epoch,
+                from_consumer=req.replica_id < 0,
+                require_leader=req.replica_id != DEBUGGING_REPLICA_ID,
             )
             resp.error_code, resp.offset, resp.timestamp, resp.leader_epoch = error, offset, timestamp, epoch
         topics.append(ListOffsetsTopicResponse(name=t.name, partitions=parts))

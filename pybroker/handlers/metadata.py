@@ -87,12 +87,27 @@ async def handle_metadata(ctx: RequestContext, req: MetadataRequest) -> Metadata
                     continue
                 if allow_create and t.name not in INTERNAL_TOPICS:
                     try:
-                        info = broker.controller.create_topic(
-                            t.name, -1, broker.config.get("default.replication.factor"), {}
+                        await broker.topic_admin.create_topic(
+                            t.name,
+                            -1,
+                            broker.config.get("default.replication.factor"),
+                            {},
+                            timeout_ms=0,
+                            require_controller=False,
                         )
-                        broker.replica_manager.ensure_partitions(info)
                     except TopicError as exc:
-                        topics.append(MetadataResponseTopic(error_code=exc.code, name=t.name))
+                        code = (
+                            ErrorCode.LEADER_NOT_AVAILABLE
+                            if exc.code == ErrorCode.TOPIC_ALREADY_EXISTS
+                            else exc.code
+                        )
+                        topics.append(MetadataResponseTopic(error_code=code, name=t.name))
+                        continue
+                    info = broker.metadata.get(t.name)
+                    if info is None:  # created in ZooKeeper; the controller has not acted yet
+                        topics.append(
+                            MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=t.name)
+                        )
                         continue
                 else:
                     topics.append(

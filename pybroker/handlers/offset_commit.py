@@ -39,7 +39,7 @@ async def handle_offset_commit(ctx: RequestContext, req: OffsetCommitRequest) ->
                     p.commit_timestamp if version == 1 else -1,
                 )
     errors = (
-        ctx.broker.group_coordinator.commit_offsets(
+        await ctx.broker.group_coordinator.commit_offsets(
             req.group_id,
             offsets,
             generation_id=req.generation_id_or_member_epoch,

@@ -8,7 +8,6 @@ leader change to detect log truncation; followers use it to find their divergenc
 
 from __future__ import annotations
 
-from protocol.error_codes import ErrorCode
 from protocol.messages.offset_for_leader_epoch_request import OffsetForLeaderEpochRequest
 from protocol.messages.offset_for_leader_epoch_response import (
     EpochEndOffset,
@@ -32,9 +31,10 @@ async def handle_offset_for_leader_epoch(
             parts.append(result)
             partition = replicas.get(t.topic, p.partition)
             if partition is None:
-                result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                result.error_code = replicas.not_hosted_error(t.topic, p.partition)
                 continue
-            error = partition.check_leader_epoch(p.current_leader_epoch)
+            # only the leader answers, except for the debugging replica id (-2)
+            error = partition.check_leader_epoch(p.current_leader_epoch, require_leader=req.replica_id != -2)
             if error:
                 result.error_code = error
                 continue

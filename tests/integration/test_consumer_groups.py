@@ -1234,9 +1234,9 @@ async def test_groups_move_with_their_offsets_partition(tmp_path: Path) -> None:
         broker.replica_manager.ensure_partitions(broker.controller.create_topic("t", 1, 1, {}))
         tp = TopicPartition("t", 0)
 
-        def commit(group: str, offset: int) -> dict[TopicPartition, ErrorCode]:
+        async def commit(group: str, offset: int) -> dict[TopicPartition, ErrorCode]:
             po = PartitionOffset(offset, metadata=f"at-{offset}")
-            return svc.commit_offsets(
+            return await svc.commit_offsets(
                 group, {tp: po}, generation_id=-1, member_id="", group_instance_id=None, retention_time_ms=-1
             )
 
@@ -1263,11 +1263,11 @@ async def test_groups_move_with_their_offsets_partition(tmp_path: Path) -> None:
                 await asyncio.sleep(0.01)
             raise AssertionError("the partition did not load")
 
-        assert svc.find_coordinator("g", "PLAINTEXT")[0] == E.NONE
+        assert (await svc.find_coordinator("g", "PLAINTEXT"))[0] == E.NONE
         await loaded("g")
         index = partition_for("g", 4)
         other = next(g for g in (f"other-{i}" for i in range(100)) if partition_for(g, 4) != index)
-        assert commit("g", 42) == {tp: E.NONE}
+        assert await commit("g", 42) == {tp: E.NONE}
         parked = asyncio.ensure_future(join("g"))
         await asyncio.sleep(0.05)
         assert not parked.done()
@@ -1275,8 +1275,8 @@ async def test_groups_move_with_their_offsets_partition(tmp_path: Path) -> None:
         svc.resign(index)
         assert (await parked).error == E.NOT_COORDINATOR
         assert svc.fetch_offsets("g", None).error == E.NOT_COORDINATOR
-        assert commit("g", 43) == {tp: E.NOT_COORDINATOR}
-        assert commit(other, 7) == {tp: E.NONE}
+        assert await commit("g", 43) == {tp: E.NOT_COORDINATOR}
+        assert await commit(other, 7) == {tp: E.NONE}
 
         svc.elect(index)
         assert svc.fetch_offsets("g", None).error == E.COORDINATOR_LOAD_IN_PROGRESS
