@@ -22,28 +22,32 @@ from protocol.messages.metadata_response import (
 )
 from pybroker.context import RequestContext
 from pybroker.handlers.registry import handles
-from pybroker.metadata import INTERNAL_TOPICS, TopicInfo
+from pybroker.metadata import INTERNAL_TOPICS, PartitionState, TopicInfo
 from pybroker.standalone import TopicError, validate_topic_name
 
 
-def topic_metadata(topic: TopicInfo) -> MetadataResponseTopic:
+def _partition(p: PartitionState, live: set[int]) -> MetadataResponsePartition:
+    """Kafka's ``getPartitionMetadata``: a partition whose leader is not a live broker is
+    LEADER_NOT_AVAILABLE with no leader."""
+    led = p.leader >= 0 and p.leader in live
+    return MetadataResponsePartition(
+        error_code=ErrorCode.NONE if led else ErrorCode.LEADER_NOT_AVAILABLE,
+        partition_index=p.index,
+        leader_id=p.leader if led else -1,
+        leader_epoch=p.leader_epoch,
+        replica_nodes=list(p.replicas),
+        isr_nodes=list(p.isr),
+        offline_replicas=list(p.offline_replicas),
+    )
+
+
+def topic_metadata(topic: TopicInfo, live: set[int]) -> MetadataResponseTopic:
     return MetadataResponseTopic(
         error_code=ErrorCode.NONE,
         name=topic.name,
         topic_id=topic.topic_id,
         is_internal=topic.internal,
-        partitions=[
-            MetadataResponsePartition(
-                error_code=ErrorCode.NONE,
-                partition_index=p.index,
-                leader_id=p.leader,
-                leader_epoch=p.leader_epoch,
-                replica_nodes=list(p.replicas),
-                isr_nodes=list(p.isr),
-                offline_replicas=list(p.offline_replicas),
-            )
-            for p in sorted(topic.partitions.values(), key=lambda p: p.index)
-        ],
+        partitions=[_partition(p, live) for p in sorted(topic.partitions.values(), key=lambda p: p.index)],
     )
 
 
@@ -54,6 +58,7 @@ async def handle_metadata(ctx: RequestContext, req: MetadataRequest) -> Metadata
         MetadataResponseBroker(node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
         for b in broker.live_brokers(ctx.listener_name)
     ]
+    live = {b.node_id for b in brokers}
     requested = req.topics
     if ctx.api_version == 0 and not requested:
         requested = None
@@ -62,7 +67,9 @@ async def handle_metadata(ctx: RequestContext, req: MetadataRequest) -> Metadata
     )
     topics = []
     if requested is None:
-        topics = [topic_metadata(t) for t in sorted(broker.metadata.topics.values(), key=lambda t: t.name)]
+        topics = [
+            topic_metadata(t, live) for t in sorted(broker.metadata.topics.values(), key=lambda t: t.name)
+        ]
     else:
         for t in requested:
             if t.name is None:
@@ -74,7 +81,7 @@ async def handle_metadata(ctx: RequestContext, req: MetadataRequest) -> Metadata
                         )
                     )
                 else:
-                    topics.append(topic_metadata(info))
+                    topics.append(topic_metadata(info, live))
                 continue
             info = broker.metadata.get(t.name)
             if info is None:
@@ -114,7 +121,7 @@ async def handle_metadata(ctx: RequestContext, req: MetadataRequest) -> Metadata
                         MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=t.name)
                     )
                     continue
-            topics.append(topic_metadata(info))
+            topics.append(topic_metadata(info, live))
     return MetadataResponse(
         brokers=brokers,
         cluster_id=broker.cluster_id,
