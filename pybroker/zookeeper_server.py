@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import shutil
 import signal
 import socket
@@ -36,6 +37,9 @@ log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
 log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
 log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %c{1} - %m%n
 """
+# readiness probes connect before the server listens: their kazoo warnings are expected noise
+_PROBE_LOG = logging.getLogger("pybroker.zookeeper_server.probe")
+_PROBE_LOG.setLevel(logging.CRITICAL)
 
 
 def java_available() -> bool:
@@ -173,7 +177,7 @@ class ZooKeeperServer:
         return "timeout"
 
     def _session_ok(self) -> bool:
-        zk = self.client(timeout=5.0, started=False)
+        zk = self.client(timeout=5.0, started=False, logger=_PROBE_LOG)
         try:
             zk.start(timeout=5.0)
             zk.get_children("/")
@@ -194,11 +198,17 @@ class ZooKeeperServer:
         if self._owns_dir and self.base_dir is not None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def client(self, chroot: str = "", timeout: float = 10.0, started: bool = True) -> Any:
+    def client(
+        self,
+        chroot: str = "",
+        timeout: float = 10.0,
+        started: bool = True,
+        logger: logging.Logger | None = None,
+    ) -> Any:
         """A blocking kazoo client (started unless ``started=False``), e.g. for inspection."""
         from kazoo.client import KazooClient
 
-        zk = KazooClient(hosts=self.hosts + chroot, timeout=timeout)
+        zk = KazooClient(hosts=self.hosts + chroot, timeout=timeout, logger=logger)
         if started:
             zk.start(timeout=timeout)
         return zk
