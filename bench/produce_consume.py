@@ -287,6 +287,10 @@ class Tansu(BrokerProcess):
 class PyBroker(BrokerProcess):
     name = "pybroker"
 
+    def __init__(self, overrides: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.overrides = overrides or {}  # extra --override key=value (bench/replication.py)
+
     def start(self) -> str:
         try:
             self.version = "pybroker " + importlib.metadata.version("pybroker")
@@ -313,6 +317,7 @@ class PyBroker(BrokerProcess):
                 f"log.dirs={self.tmp / 'logs'}",
                 "--ready-file",
                 str(ready),
+                *[arg for key, value in self.overrides.items() for arg in ("--override", f"{key}={value}")],
             ],
             cwd=REPO,
         )
@@ -352,8 +357,19 @@ def create_topic(bootstrap: str, topic: str, timeout: float) -> str:
         raise BenchError(f"create_topics({topic}) failed: {err}") from None
 
 
-def produce(bootstrap: str, topic: str, count: int, size: int, timeout: float) -> float:
-    """Produce ``count`` records of ``size`` bytes; seconds from first produce to last ack."""
+def produce(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    size: int,
+    timeout: float,
+    config: dict[str, Any] | None = None,
+    partitions: int = 1,
+) -> float:
+    """Produce ``count`` records of ``size`` bytes; seconds from first produce to last ack.
+
+    ``config`` overrides :data:`PRODUCER_CONFIG` keys and record ``i`` goes to partition
+    ``i % partitions`` (bench/replication.py uses both)."""
     from confluent_kafka import Producer
 
     errors: Counter[str] = Counter()
@@ -368,6 +384,7 @@ def produce(bootstrap: str, topic: str, count: int, size: int, timeout: float) -
             "message.timeout.ms": int(timeout * 1000),
             "on_delivery": on_delivery,
             **PRODUCER_CONFIG,
+            **(config or {}),
         }
     )
     producer.list_topics(timeout=10)  # connect before the clock starts
@@ -376,14 +393,15 @@ def produce(bootstrap: str, topic: str, count: int, size: int, timeout: float) -
     poll = producer.poll
     start = time.perf_counter()
     deadline = start + timeout
-    for _ in range(count):
+    for i in range(count):
+        partition = i % partitions
         try:
-            send(topic, value, partition=0)
+            send(topic, value, partition=partition)
         except BufferError:
             while True:
                 poll(0.005)
                 try:
-                    send(topic, value, partition=0)
+                    send(topic, value, partition=partition)
                     break
                 except BufferError:
                     if time.perf_counter() > deadline:
