@@ -958,6 +958,9 @@ class Log:
         with self._lock:
             self._check_open()
             if target_offset >= self._leo:
+                # nothing to cut, but an epoch this replica started as leader without appending
+                # anything (at the log end) conflicts with the new leader's: drop it (Kafka does)
+                self._epochs().truncate_from_end(self._leo)
                 return False
             if self._segments[0].base_offset > target_offset:
                 self._truncate_fully_locked(target_offset)

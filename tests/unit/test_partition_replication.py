@@ -216,3 +216,16 @@ async def test_truncation_drops_the_divergent_tail_and_its_producer_state(tmp_pa
 async def test_acks_0_and_1_never_wait(tmp_path: Path, acks: int) -> None:
     leader = make(tmp_path, 1, rf3(), Clock())
     assert leader.append_from_client(records(1), acks=acks).wait is None
+
+
+async def test_truncating_at_the_log_end_drops_an_epoch_led_without_appending(tmp_path: Path) -> None:
+    """A replica that led an epoch but appended nothing must forget that epoch when the new
+    leader says it diverges there, or it would be told to truncate forever."""
+    partition = make(tmp_path, 1, rf3(epoch=5), Clock())
+    partition.append_from_client(records(4), acks=1)
+    partition.make_follower(rf3(leader=2, epoch=6), 1)
+    partition.make_leader(rf3(leader=1, epoch=7), 2)
+    partition.make_follower(rf3(leader=3, epoch=8), 3)
+    assert partition.log.latest_epoch == 7
+    partition.truncate_to(4)
+    assert partition.log.log_end_offset == 4 and partition.log.latest_epoch == 5
