@@ -88,6 +88,8 @@ class StandaloneTopicAdmin:
         timeout_ms: int = 30000,
         require_controller: bool = True,
     ) -> tuple[int, UUID | None]:
+        if assignment:  # the handler checked it names this broker only, numbered 0..n-1
+            num_partitions, replication_factor = len(assignment), len(next(iter(assignment.values())))
         if validate_only:
             return self.controller.check_create(name, num_partitions, replication_factor, configs), None
         topic = self.controller.create_topic(name, num_partitions, replication_factor, configs)

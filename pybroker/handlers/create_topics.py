@@ -43,8 +43,7 @@ async def _create_one(
                 raise TopicError(
                     ErrorCode.INVALID_REPLICA_ASSIGNMENT, f"Invalid replica assignment {a.broker_ids}."
                 )
-        num_partitions, replication_factor = len(t.assignments), sizes.pop()
-    if replication_factor == -1:
+    elif replication_factor == -1:
         replication_factor = broker.config.get("default.replication.factor")
     assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} if t.assignments else None
     count, topic_id = await broker.topic_admin.create_topic(
@@ -56,6 +55,8 @@ async def _create_one(
         validate_only=validate_only,
         timeout_ms=timeout_ms,
     )
+    if assignment:
+        replication_factor = len(next(iter(assignment.values())))
     result = CreatableTopicResult(
         name=t.name, num_partitions=count, replication_factor=replication_factor, configs=[]
     )
