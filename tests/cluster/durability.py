@@ -125,7 +125,7 @@ class LiveConsumer(threading.Thread):
         self.errors: list[str] = []
         self.error: BaseException | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def seqs(self) -> set[int]:
         with self._lock:
@@ -140,7 +140,7 @@ class LiveConsumer(threading.Thread):
                 consumer.assign(
                     [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(self.partitions)]
                 )
-                while not self._stop.is_set():
+                while not self._halt.is_set():
                     for msg in consumer.consume(500, 0.2):
                         if msg.error() is not None:
                             self.errors.append(msg.error().str())
@@ -153,7 +153,7 @@ class LiveConsumer(threading.Thread):
             self.error = exc
 
     def finish(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(15)
         if self.error is not None:
             raise AssertionError(f"consumer failed: {self.error!r}")
@@ -172,10 +172,16 @@ def _consumer_config(bootstrap: str) -> dict[str, Any]:
 
 def read_all(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0) -> dict[int, list[int]]:
     """Every record's number, per partition, from the beginning to the high watermark."""
+    values = read_values(bootstrap, topic, partitions, timeout)
+    return {p: [int(v) for v in vs] for p, vs in values.items()}
+
+
+def read_values(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0) -> dict[int, list[bytes]]:
+    """Every record's value, per partition, from the beginning to the high watermark."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer(_consumer_config(bootstrap))
-    out: dict[int, list[int]] = {p: [] for p in range(partitions)}
+    out: dict[int, list[bytes]] = {p: [] for p in range(partitions)}
     try:
         deadline = time.monotonic() + timeout
         ends: dict[int, int] = {}
@@ -196,7 +202,7 @@ def read_all(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0)
             for msg in consumer.consume(1000, 0.5):
                 if msg.error() is not None:
                     continue
-                out[msg.partition()].append(int(msg.value()))
+                out[msg.partition()].append(msg.value())
                 position[msg.partition()] = msg.offset() + 1
     finally:
         consumer.close()
