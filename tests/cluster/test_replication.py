@@ -359,11 +359,8 @@ def test_group_offsets_survive_the_coordinators_death(cluster3: BrokerCluster) -
     p = offsets_partition(group, offsets_topic_partitions)
     coordinator = cluster3.wait_leader("__consumer_offsets", p)
     assert sorted(cluster3.assignment("__consumer_offsets")[p]) == [1, 2, 3]  # type: ignore[index]
-    desc = (
-        AdminClient({"bootstrap.servers": cluster3.bootstrap})
-        .describe_consumer_groups([group])[group]
-        .result(30)
-    )
+    admin = AdminClient({"bootstrap.servers": cluster3.bootstrap})  # kept alive until the result is in
+    desc = admin.describe_consumer_groups([group])[group].result(30)
     assert desc.coordinator.id == coordinator
 
     cluster3.kill(coordinator)
@@ -389,5 +386,6 @@ def test_group_offsets_survive_the_coordinators_death(cluster3: BrokerCluster) -
         assert len({(m.partition(), m.offset()) for m in rest + got}) == 120
     finally:
         consumer.close()
-    desc = AdminClient({"bootstrap.servers": bootstrap}).describe_consumer_groups([group])[group].result(30)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    desc = admin.describe_consumer_groups([group])[group].result(30)
     assert desc.coordinator.id == new_coordinator
