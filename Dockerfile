@@ -1,5 +1,7 @@
 # pybroker image: a Kafka-compatible broker. Configure with --override key=value arguments or
-# mount a server.properties over /opt/pybroker/config/server.properties.
+# mount a server.properties over /opt/pybroker/config/server.properties. The image also holds
+# config/docker/broker-{1,2,3}.properties, which docker-compose.yml runs as a three-broker
+# cluster on ZooKeeper (it replaces the entrypoint with `python -m pybroker <that file>`).
 FROM python:3.11-slim
 
 WORKDIR /opt/pybroker
