@@ -17,6 +17,7 @@ rejects a frame whose declared size exceeds the limit before any of its body is 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,23 +50,86 @@ class FrameReader:
     """Accumulates stream bytes and yields complete frame payloads in order.
 
     ``max_size`` is ``socket.request.max.bytes``; a larger (or negative) size raises
-    :class:`FrameTooLargeError` as soon as the 4 size bytes arrive. After an error the reader
-    must be discarded (the connection is closed).
+    :class:`FrameTooLargeError` from :meth:`next_frame` once the frames before it are taken.
+    After an error the reader must be discarded (the connection is closed).
+
+    Each frame is allocated once its 4 size bytes are known and filled in place, so every byte
+    is copied once. Bytes arrive either as objects (:meth:`receive_data`) or, for an asyncio
+    ``BufferedProtocol``, straight from the socket into the buffer :meth:`get_buffer` hands out:
+    the rest of the frame being filled when much of it is missing (no copy at all), else a
+    scratch buffer that :meth:`buffer_updated` then splits into frames.
     """
 
-    __slots__ = ("_buf", "_need", "max_size")
+    __slots__ = ("_direct", "_error", "_filled", "_frame", "_head", "_ready", "_scratch", "max_size")
+
+    SCRATCH_BYTES = 1 << 18
+    DIRECT_MIN = 1 << 16  # read straight into a frame when at least this much of it is missing
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
-        self._buf = bytearray()
-        self._need = -1  # size of the frame being read, or -1 while reading a size prefix
+        self._head = bytearray()  # a size prefix being read
+        self._frame: bytearray | None = None  # the frame being filled
+        self._filled = 0
+        self._ready: deque[bytearray] = deque()
+        self._error: FrameTooLargeError | None = None
+        self._scratch: bytearray | None = None
+        self._direct = False
 
     def receive_data(self, data: Buffer) -> None:
-        self._buf += data
+        view = memoryview(data).cast("B")
+        pos, total = 0, len(view)
+        while pos < total and self._error is None:
+            frame = self._frame
+            if frame is None:
+                take = min(4 - len(self._head), total - pos)
+                self._head += view[pos : pos + take]
+                pos += take
+                if len(self._head) == 4:
+                    self._start_frame()
+                continue
+            n = min(len(frame) - self._filled, total - pos)
+            frame[self._filled : self._filled + n] = view[pos : pos + n]
+            pos += n
+            self._filled += n
+            if self._filled == len(frame):
+                self._finish_frame()
 
-    @property
-    def buffered(self) -> int:
-        return len(self._buf)
+    def _start_frame(self) -> None:
+        (size,) = INT32.unpack_from(self._head, 0)
+        self._head = bytearray()
+        if size < 0 or size > self.max_size:
+            self._error = FrameTooLargeError(f"frame size {size} outside [0, {self.max_size}]")
+            return
+        self._frame = bytearray(size)
+        self._filled = 0
+        if size == 0:
+            self._finish_frame()
+
+    def _finish_frame(self) -> None:
+        assert self._frame is not None
+        self._ready.append(self._frame)
+        self._frame = None
+
+    def get_buffer(self, sizehint: int = -1) -> memoryview:
+        """Where the next socket read should go (``BufferedProtocol.get_buffer``)."""
+        frame = self._frame
+        if frame is not None and len(frame) - self._filled >= self.DIRECT_MIN:
+            self._direct = True
+            return memoryview(frame)[self._filled :]
+        self._direct = False
+        if self._scratch is None:
+            self._scratch = bytearray(self.SCRATCH_BYTES)
+        return memoryview(self._scratch)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """``nbytes`` were read into the last :meth:`get_buffer` buffer."""
+        if self._direct:
+            self._filled += nbytes
+            if self._frame is not None and self._filled == len(self._frame):
+                self._finish_frame()
+        else:
+            assert self._scratch is not None
+            self.receive_data(memoryview(self._scratch)[:nbytes])
 
     def next_frame(self) -> bytearray | None:
         """The next complete frame payload, or None until more data arrives.
@@ -73,26 +137,11 @@ class FrameReader:
         The frame is a private, writable buffer: the produce path patches record batches
         (offsets, leader epoch) inside it in place.
         """
-        buf = self._buf
-        if self._need < 0:
-            if len(buf) < 4:
-                return None
-            (size,) = INT32.unpack_from(buf, 0)
-            if size < 0 or size > self.max_size:
-                raise FrameTooLargeError(f"frame size {size} outside [0, {self.max_size}]")
-            self._need = size
-        end = 4 + self._need
-        if len(buf) < end:
-            return None
-        if len(buf) == end:  # the usual case: hand over the buffer itself, no copy
-            frame = buf
-            del frame[:4]  # O(1): CPython advances a bytearray's start on front deletion
-            self._buf = bytearray()
-        else:
-            frame = buf[4:end]
-            del buf[:end]
-        self._need = -1
-        return frame
+        if self._ready:
+            return self._ready.popleft()
+        if self._error is not None:
+            raise self._error
+        return None
 
 
 @dataclass(slots=True)

@@ -10,10 +10,9 @@ outstanding request with :class:`ConnectionError` and the connection must be rep
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 from protocol.errors import DecodeError
 from protocol.framing import FrameReader, decode_response, encode_request
@@ -22,25 +21,30 @@ from protocol.message import Message
 MAX_RESPONSE_BYTES = 1 << 30
 
 
-class BrokerConnection:
-    """One connection to ``host:port``; create with :meth:`connect`, close with :meth:`close`."""
+class BrokerConnection(asyncio.BufferedProtocol):
+    """One connection to ``host:port``; create with :meth:`connect`, close with :meth:`close`.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client_id: str) -> None:
-        self._reader = reader
-        self._writer = writer
+    Responses are read straight into their frame buffers (``BufferedProtocol``), so a large
+    Fetch response is copied once, from the socket into the frame its records are appended
+    from."""
+
+    def __init__(self, client_id: str) -> None:
         self.client_id = client_id
+        self._transport: asyncio.Transport | None = None
         self._correlation = itertools.count(1)
         self._pending: deque[tuple[int, int, int, asyncio.Future[Any]]] = deque()
         self._frames = FrameReader(MAX_RESPONSE_BYTES)
         self._closed = False
-        self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
 
     @classmethod
     async def connect(
         cls, host: str, port: int, client_id: str = "pybroker", timeout: float = 10.0
     ) -> BrokerConnection:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        return cls(reader, writer, client_id)
+        loop = asyncio.get_running_loop()
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(lambda: cls(client_id), host, port), timeout
+        )
+        return protocol
 
     @property
     def closed(self) -> bool:
@@ -48,39 +52,47 @@ class BrokerConnection:
 
     async def request(self, api_key: int, api_version: int, body: Message, timeout: float = 30.0) -> Any:
         """Send one request and wait for its response body."""
-        if self._closed:
+        if self._closed or self._transport is None:
             raise ConnectionError("connection closed")
         correlation_id = next(self._correlation) & 0x7FFFFFFF
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((correlation_id, api_key, api_version, future))
-        self._writer.write(encode_request(api_key, api_version, correlation_id, self.client_id, body))
+        self._transport.write(encode_request(api_key, api_version, correlation_id, self.client_id, body))
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             self._fail(ConnectionError(f"request {api_key} v{api_version} timed out after {timeout}s"))
             raise
 
-    async def _read_loop(self) -> None:
+    # -- asyncio.BufferedProtocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._frames.get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._frames.buffer_updated(nbytes)
         try:
-            while True:
-                data = await self._reader.read(1 << 20)
-                if not data:
-                    raise ConnectionError("connection closed by the broker")
-                self._frames.receive_data(data)
-                while (frame := self._frames.next_frame()) is not None:
-                    if not self._pending:
-                        raise ConnectionError("response without a request")
-                    correlation_id, api_key, api_version, future = self._pending.popleft()
-                    got, body = decode_response(frame, api_key, api_version)
-                    if got != correlation_id:
-                        raise ConnectionError(f"correlation id {got} does not match request {correlation_id}")
-                    if not future.done():
-                        future.set_result(body)
-        except (OSError, ConnectionError, DecodeError) as exc:
+            while (frame := self._frames.next_frame()) is not None:
+                if not self._pending:
+                    raise ConnectionError("response without a request")
+                correlation_id, api_key, api_version, future = self._pending.popleft()
+                got, body = decode_response(frame, api_key, api_version)
+                if got != correlation_id:
+                    raise ConnectionError(f"correlation id {got} does not match request {correlation_id}")
+                if not future.done():
+                    future.set_result(body)
+        except (ConnectionError, DecodeError) as exc:
             self._fail(exc if isinstance(exc, ConnectionError) else ConnectionError(str(exc)))
-        except asyncio.CancelledError:
-            self._fail(ConnectionError("connection closed"))
-            raise
+
+    def eof_received(self) -> bool:
+        self._fail(ConnectionError("connection closed by the broker"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(ConnectionError(str(exc) if exc else "connection closed by the broker"))
 
     def _fail(self, exc: ConnectionError) -> None:
         self._closed = True
@@ -88,12 +100,8 @@ class BrokerConnection:
             future = self._pending.popleft()[3]
             if not future.done():
                 future.set_exception(exc)
-        self._writer.close()
+        if self._transport is not None:
+            self._transport.close()
 
     async def close(self) -> None:
         self._fail(ConnectionError("connection closed"))
-        self._read_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-            await self._read_task
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()

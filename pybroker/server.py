@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 log = get_logger("pybroker.server")
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     """One client connection; owns its frame reader, request queue and worker task."""
 
     def __init__(self, server: KafkaServer, listener: Listener) -> None:
@@ -66,7 +66,7 @@ class Connection(asyncio.Protocol):
         self.task: asyncio.Task[None] | None = None
         self.sock_fd = -1
 
-    # -- asyncio.Protocol -------------------------------------------------------------------
+    # -- asyncio.BufferedProtocol----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
@@ -83,11 +83,14 @@ class Connection(asyncio.Protocol):
             return
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.reader.get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
         if self.closed:
             return
         self.last_active = time.monotonic()
-        self.reader.receive_data(data)
+        self.reader.buffer_updated(nbytes)
         try:
             while (frame := self.reader.next_frame()) is not None:
                 self.frames.append(frame)

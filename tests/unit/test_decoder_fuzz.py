@@ -146,4 +146,28 @@ def test_frame_reader_splits_arbitrary_chunks() -> None:
         while (frame := reader.next_frame()) is not None:
             got.append(frame)
     assert got == frames
-    assert reader.buffered == 0
+    assert reader.next_frame() is None
+
+
+def test_frame_reader_as_a_buffered_protocol_fills_large_frames_in_place() -> None:
+    """get_buffer/buffer_updated (asyncio.BufferedProtocol): reads of any size, small frames
+    through the scratch buffer, large ones straight into the frame."""
+    rng = random.Random(2)
+    frames = [bytes(rng.getrandbits(8) for _ in range(n)) for n in (3, 0, 200_000, 70_000, 9, 1 << 17)]
+    stream = b"".join(len(f).to_bytes(4, "big") + f for f in frames)
+    reader = FrameReader(max_size=1 << 20)
+    got = []
+    pos = 0
+    direct_reads = 0
+    while pos < len(stream):
+        buf = reader.get_buffer(-1)
+        n = min(len(buf), rng.choice([1, 5, 4096, 100_000]), len(stream) - pos)
+        buf[:n] = stream[pos : pos + n]
+        direct_reads += len(buf) < FrameReader.SCRATCH_BYTES
+        reader.buffer_updated(n)
+        pos += n
+        while (frame := reader.next_frame()) is not None:
+            got.append(bytes(frame))
+    assert got == frames
+    assert direct_reads > 0
+    assert reader.next_frame() is None
