@@ -110,7 +110,12 @@ class ReplicaManager:
                 partition.make_follower(state, zk_version)
                 self._follow(partition)
             return
-        if partition.zk_version == zk_version and partition.state.leader == state.leader and zk_version >= 0:
+        if (
+            zk_version >= 0
+            and partition.zk_version == zk_version
+            and partition.state.leader == state.leader
+            and partition.state.replicas == state.replicas
+        ):
             return  # already applied (our own ISR write echoed back)
         was_leader = partition.is_leader
         if state.leader == self.broker_id:

@@ -72,7 +72,7 @@ class ZkMetadataSync:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._session_id: int | None = None
-        self._synced = asyncio.Event()
+        self._report_all = False  # after a new session: re-report every topic, changed or not
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -152,6 +152,7 @@ class ZkMetadataSync:
             self.listener.on_session_lost()
         elif event.state is SessionState.CONNECTED and event.session_id != self._session_id:
             self._session_id = event.session_id
+            self._report_all = True  # the broker left its roles when the old session was lost
             self._mark_all()  # a new session has none of the old watches
 
     # -- reconciling -------------------------------------------------------------------------
@@ -197,6 +198,9 @@ class ZkMetadataSync:
         self._report(changed, deleted, brokers_changed)
 
     def _report(self, changed: set[str], deleted: set[str], brokers_changed: bool) -> None:
+        if self._report_all and not self._dirty:
+            self._report_all = False
+            brokers_changed = True
         if brokers_changed:
             # offline replicas depend on the live brokers: every topic's view changes
             changed |= set(self.assignments)

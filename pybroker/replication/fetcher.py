@@ -158,6 +158,9 @@ class _LeaderFetcher:
                 except (OSError, ConnectionError, TimeoutError) as exc:
                     log.info("replica fetch from leader failed", leader=self.leader_id, error=str(exc))
                     await self._sleep(backoff)
+                except Exception:
+                    log.exception("replica fetcher error", leader=self.leader_id)
+                    await self._sleep(backoff)
                 finally:
                     if self._conn is not None:
                         await self._conn.close()
