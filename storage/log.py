@@ -497,7 +497,8 @@ class Log:
     def append_as_follower(self, records: Buffer, now_ms: int | None = None) -> AppendInfo:
         """Append a leader's batches with their offsets and epochs unchanged.
 
-        Raises ``CorruptRecordError`` on a bad CRC or framing, :class:`RecordTooLargeError`,
+        A Fetch response may end inside a batch (the leader cuts at the fetch size); that
+        partial batch is not appended, the next fetch starts at it. Raises ``CorruptRecordError`` on a bad CRC or framing, :class:`RecordTooLargeError`,
         :class:`OffsetsOutOfOrderError` if the batches' offsets do not increase, and
         :class:`UnexpectedAppendOffsetError` if the first offset is below the log end offset.
         """
@@ -509,7 +510,9 @@ class Log:
         offset_of_max = -1
         num_records = 0
         tp = f"{self.topic}-{self.partition}"
-        for pos, header in iter_batches(records, verify=True):
+        valid_end = 0
+        for pos, header in iter_batches(records, verify=True, allow_partial_tail=True):
+            valid_end = pos + header.size
             if header.size > config.max_message_bytes:
                 raise RecordTooLargeError(
                     f"The record batch size in the append to {tp} is {header.size} bytes which exceeds "
@@ -526,6 +529,8 @@ class Log:
             batches.append((pos, header))
         if not batches:
             return AppendInfo(-1, -1, -1, -1, -1, self._log_start_offset, 0, 0)
+        if valid_end < len(records):
+            records = memoryview(records)[:valid_end]
         total = len(records)
         if total > config.segment_bytes:
             raise RecordBatchTooLargeError(

@@ -161,6 +161,20 @@ def test_follower_append(tmp_path: Path) -> None:
     assert log.log_end_offset == far + 1
 
 
+def test_follower_append_leaves_a_partial_last_batch_for_the_next_fetch(tmp_path: Path) -> None:
+    """A Fetch response cut at the fetch size ends inside a batch: only whole batches go in."""
+    log = open_log(tmp_path)
+    whole, cut = follower_batch(0, 3), follower_batch(3, 2)
+    for keep in (0, 5, len(cut) - 1):
+        info = log.append_as_follower(whole + cut[:keep]) if log.log_end_offset == 0 else None
+        if info is not None:
+            assert (info.first_offset, info.last_offset, info.valid_bytes) == (0, 2, len(whole))
+        assert log.log_end_offset == 3
+        assert log.append_as_follower(cut[:keep]).first_offset == -1  # nothing whole: nothing appended
+    assert log.append_as_follower(cut).last_offset == 4
+    assert [h.base_offset for h in headers_of(log)] == [0, 3]
+
+
 # -- reading -------------------------------------------------------------------------------------
 
 
