@@ -95,16 +95,20 @@ class DevBroker:
 
     def stop(self, timeout: float) -> int | None:
         """SIGTERM (controlled shutdown) and wait; SIGKILL after ``timeout``."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return None if self.proc is None else terminate(self.proc, timeout)
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """SIGTERM a child and wait for it; SIGKILL it if it is still running after ``timeout``
+    seconds. Returns its exit status (also used by the tests' broker processes)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 def tail(path: Path, lines: int = 10) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from protocol.framing import decode_response, encode_request
 from protocol.message import Message
+from pybroker.devcluster import terminate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,14 +77,7 @@ class BrokerProcess:
         """SIGTERM and wait (clean shutdown); kill -9 if it does not exit in time."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
+        code = terminate(self.proc, timeout)
         self.proc = None
         return code
 
