@@ -1,10 +1,15 @@
 """The TCP front end: one asyncio protocol object per client connection.
 
 Each connection reads frames as they arrive (pipelining), queues them, and a single worker task
-handles them strictly in order and writes each response before taking the next request, as
-Kafka's socket server does by muting a channel while a request is in flight. Back-pressure is
-explicit: reading pauses while ``queued.max.requests`` frames wait or the transport's write
-buffer is full.
+handles them strictly in order, as Kafka's socket server does by muting a channel while a
+request is in flight. One exception: a handler whose work is done and that only waits (an
+acks=all produce waiting for its replicas) answers with a
+:class:`~pybroker.context.Deferred`; the next request is then taken while it waits, the way a
+client pipelining produce requests would have them appended in Kafka. Responses always go out
+in request order: a response finished while an earlier one still waits is held (its file
+regions read into memory, since the log may change meanwhile) until every earlier one is
+written. Back-pressure is explicit: reading pauses while ``queued.max.requests`` frames wait or
+the transport's write buffer is full.
 
 Failure policy (one log line each, the broker and other connections unaffected):
 
@@ -35,7 +40,7 @@ from protocol.framing import (
     encode_response,
 )
 from pybroker.config import Listener
-from pybroker.context import RequestContext
+from pybroker.context import Deferred, RequestContext
 from pybroker.handlers import HANDLERS
 from pybroker.handlers.api_versions import unsupported_version_response
 from pybroker.logging import get_logger
@@ -44,6 +49,10 @@ if TYPE_CHECKING:
     from pybroker.broker import Broker
 
 log = get_logger("pybroker.server")
+
+MAX_HELD_RESPONSES = (
+    5  # requests a connection runs ahead of a deferred response (Kafka clients' usual in-flight cap)
+)
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -65,6 +74,10 @@ class Connection(asyncio.BufferedProtocol):
         self.last_active = time.monotonic()
         self.task: asyncio.Task[None] | None = None
         self.sock_fd = -1
+        # responses in request order while a deferred one waits: [response or None (none due), done]
+        self._held: deque[list[object]] = deque()
+        self._held_space = asyncio.Event()
+        self._held_space.set()
 
     # -- asyncio.BufferedProtocol----------------------------------------------------------------
 
@@ -107,6 +120,7 @@ class Connection(asyncio.BufferedProtocol):
         self.server.forget(self)
         self.writable.set()
         self.wakeup.set()
+        self._held_space.set()
 
     def pause_writing(self) -> None:
         self.writable.clear()
@@ -129,6 +143,10 @@ class Connection(asyncio.BufferedProtocol):
     async def _serve(self) -> None:
         frames = self.frames
         while not self.closed:
+            if len(self._held) >= MAX_HELD_RESPONSES:
+                self._held_space.clear()
+                await self._held_space.wait()
+                continue
             if not frames:
                 self.wakeup.clear()
                 await self.wakeup.wait()
@@ -143,10 +161,47 @@ class Connection(asyncio.BufferedProtocol):
                 self.in_flight = False
             if response is None or self.closed or self.transport is None:
                 continue
-            self._write(response)
+            if self._held:
+                self._hold(response)
+            else:
+                self._write(response)
             self.last_active = time.monotonic()
             if not self.writable.is_set():
                 await self.writable.wait()
+
+    def _hold(self, response: OutBuffer) -> None:
+        """Queue a finished response behind a deferred one (file regions read now)."""
+        if response.regions:
+            response = _inline_regions(response)
+        self._held.append([response, True])
+
+    def _defer(self, deferred: Deferred, correlation_id: int, api_key: int, api_version: int) -> None:
+        slot: list[object] = [None, False]
+        self._held.append(slot)
+
+        async def complete() -> None:
+            try:
+                body = await deferred.response
+            except Exception:
+                log.exception("deferred handler failed", api_key=api_key, peer=self.peer[0])
+                self.close("handler failed")
+                return
+            if body is not None:
+                response = encode_response(correlation_id, api_key, api_version, body)
+                slot[0] = _inline_regions(response) if response.regions else response
+            slot[1] = True
+            self._flush_held()
+
+        asyncio.get_running_loop().create_task(complete())
+
+    def _flush_held(self) -> None:
+        held = self._held
+        while held and held[0][1]:
+            response = held.popleft()[0]
+            if response is not None and not self.closed and self.transport is not None:
+                self._write(cast(OutBuffer, response))
+        if len(held) < MAX_HELD_RESPONSES:
+            self._held_space.set()
 
     def _write(self, out: OutBuffer) -> None:
         """Write a response; file regions go out with sendfile when nothing is queued ahead.
@@ -206,6 +261,9 @@ class Connection(asyncio.BufferedProtocol):
             return None
         if ctx.close_connection is not None:
             self.close(ctx.close_connection)
+        if isinstance(body, Deferred):
+            self._defer(body, request.header.correlation_id, request.api_key, request.api_version)
+            return None
         if body is None:
             return None
         return encode_response(request.header.correlation_id, request.api_key, request.api_version, body)
@@ -216,8 +274,21 @@ class Connection(asyncio.BufferedProtocol):
         log.info("closing connection", peer=f"{self.peer[0]}:{self.peer[1]}", reason=reason)
         self.closed = True
         self.wakeup.set()
+        self._held_space.set()
         if self.transport is not None:
             self.transport.close()
+
+
+def _inline_regions(response: OutBuffer) -> OutBuffer:
+    """The same frame with its file regions' bytes read into it (no holes left)."""
+    out = OutBuffer()
+    pos = 0
+    for at, region in response.regions:
+        out += memoryview(response)[pos:at]
+        out += region.pread(0)
+        pos = at
+    out += memoryview(response)[pos:]
+    return out
 
 
 class KafkaServer:

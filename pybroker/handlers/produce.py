@@ -16,12 +16,12 @@ from protocol.messages.produce_response import (
     ProduceResponse,
     TopicProduceResponse,
 )
-from pybroker.context import RequestContext
+from pybroker.context import Deferred, RequestContext
 from pybroker.handlers.registry import handles
 
 
 @handles(ProduceRequest, 3, 11)
-async def handle_produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
+async def handle_produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | Deferred | None:
     replicas = ctx.broker.replica_manager
     acks = req.acks
     responses: list[TopicProduceResponse] = []
@@ -48,7 +48,12 @@ async def handle_produce(ctx: RequestContext, req: ProduceRequest) -> ProduceRes
                 pending.append((resp, result.wait))
         responses.append(TopicProduceResponse(name=topic.name, partition_responses=parts))
     if pending:
-        await replicas.await_acks(pending, req.timeout_ms)
+        # appended: the connection may take its next request while the replicas catch up
+        async def replicated() -> ProduceResponse:
+            await replicas.await_acks(pending, req.timeout_ms)
+            return ProduceResponse(responses=responses)
+
+        return Deferred(replicated())
     if acks == 0:
         # acks=0 has no response to carry an error: Kafka closes the connection instead, so the
         # client notices and refreshes its metadata

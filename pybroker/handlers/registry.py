@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from protocol.message import Message
 
 if TYPE_CHECKING:
-    from pybroker.context import RequestContext
+    from pybroker.context import Deferred, RequestContext
 
-Handler = Callable[["RequestContext", Any], Awaitable[Message | None]]
+Handler = Callable[["RequestContext", Any], Awaitable["Message | Deferred | None"]]
 H = TypeVar("H", bound=Handler)
 
 
