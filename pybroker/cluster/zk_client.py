@@ -436,9 +436,10 @@ class ZkClient:
             try:
                 # kazoo queues a request while it reconnects and may never fail it, so bound
                 # the wait; a request given up on may still reach the server later.
-                return await asyncio.wait_for(
-                    self._await_kazoo(submit(kz)), max(deadline - loop.time(), 0.001)
-                )
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+                # that races the answer, which would hang whoever cancels this call
+                async with asyncio.timeout(max(deadline - loop.time(), 0.001)):
+                    return await self._await_kazoo(submit(kz))
             except TimeoutError:
                 raise ZkTimeoutError(
                     f"{what}: no answer from ZooKeeper in {self.request_timeout_ms} ms"
@@ -451,7 +452,8 @@ class ZkClient:
                     ) from exc
                 await asyncio.sleep(min(0.05, remaining))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._connected.wait(), max(deadline - loop.time(), 0.001))
+                    async with asyncio.timeout(max(deadline - loop.time(), 0.001)):
+                        await self._connected.wait()
 
     # -- operations ----------------------------------------------------------------------------
 
