@@ -30,7 +30,13 @@ async def _create_one(
                 ErrorCode.INVALID_REQUEST,
                 "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.",
             )
-        live = {b.broker_id for b in broker.live_brokers(ctx.listener_name)}
+        # standalone: only this broker can hold a replica; a cluster takes any broker id, live
+        # or not, as Kafka's ZooKeeper mode does (the ids are checked by the ZooKeeper admin)
+        live = (
+            {b.broker_id for b in broker.live_brokers(ctx.listener_name)}
+            if broker.zk_membership is None
+            else None
+        )
         sizes = {len(a.broker_ids) for a in t.assignments}
         indexes = sorted(a.partition_index for a in t.assignments)
         if indexes != list(range(len(indexes))) or len(sizes) != 1:
@@ -39,7 +45,9 @@ async def _create_one(
                 "Partitions must be numbered 0..n-1 with equal replica counts.",
             )
         for a in t.assignments:
-            if len(set(a.broker_ids)) != len(a.broker_ids) or not set(a.broker_ids) <= live:
+            if len(set(a.broker_ids)) != len(a.broker_ids) or (
+                live is not None and not set(a.broker_ids) <= live
+            ):
                 raise TopicError(
                     ErrorCode.INVALID_REPLICA_ASSIGNMENT, f"Invalid replica assignment {a.broker_ids}."
                 )
