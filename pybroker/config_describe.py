@@ -319,7 +319,10 @@ _BROKER_DOCS: dict[str, tuple[ConfigType, str]] = {
     "replica.fetch.backoff.ms": (_I, "Pause after a failed follower fetch."),
     "replica.fetch.response.max.bytes": (_I, "Bytes a whole follower fetch response may carry."),
     "replica.socket.timeout.ms": (_I, "Timeout of follower fetch requests."),
-    "auto.leader.rebalance.enable": (_B, "Whether the controller moves leadership back to preferred replicas."),
+    "auto.leader.rebalance.enable": (
+        _B,
+        "Whether the controller moves leadership back to preferred replicas.",
+    ),
     "leader.imbalance.check.interval.seconds": (_L, "How often the controller checks leader balance."),
     "leader.imbalance.per.broker.percentage": (_I, "Non-preferred leaders per broker tolerated, in percent."),
     "fetch.max.bytes": (_I, "Maximum bytes returned for a fetch request."),
