@@ -29,7 +29,7 @@ Prints one JSON line::
      "acks_all_rf3": {...}, "ratio": R, "target": 0.5, "elapsed_s": T}
 
 ``ratio`` is acks_all_rf3 / acks1_standalone records per second (the target is >= 0.5). With
-``--repeat R`` > 1 each metric is the median of R runs (each on a fresh topic) and ``runs`` lists
+``--repeat R`` > 1 each metric is the median of R runs (each on a fresh topic, deleted after the run so that its files and page cache do not weigh on the next) and ``runs`` lists
 them. A leg that failed has ``{"error": "..."}`` instead and the exit status is 1.
 """
 
@@ -74,6 +74,18 @@ def create_topic(bootstrap: str, topic: str, partitions: int, rf: int, config: d
         raise BenchError(f"create_topics({topic}, rf={rf}) failed: {exc}") from None
 
 
+def delete_topic(bootstrap: str, topic: str) -> None:
+    """Delete a run's topic (its files and page cache go), so every run starts from the same state."""
+    from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    future = admin.delete_topics([topic], operation_timeout=30, request_timeout=30)[topic]
+    try:
+        future.result(timeout=30)
+    except Exception as exc:
+        raise BenchError(f"delete_topics({topic}) failed: {exc}") from None
+
+
 def wait_full_isr(zk: Any, topic: str, partitions: int, replicas: int, timeout: float) -> None:
     """Until every partition's ISR in ZooKeeper has ``replicas`` members (and a leader)."""
     deadline = time.monotonic() + timeout
@@ -102,6 +114,7 @@ def leg(
         seconds = produce(
             bootstrap, topic, args.records, RECORD_BYTES, args.phase_timeout, {"acks": acks}, args.partitions
         )
+        delete_topic(bootstrap, topic)
         runs.append(
             {
                 "produce_mb_s": round(args.records * RECORD_BYTES / 1e6 / seconds, 2),

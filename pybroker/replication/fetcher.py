@@ -13,7 +13,10 @@ that leader in one Fetch request (version 12: ``replica_id`` set, topic names, K
   end and start; truncate to its end if ours is past it, or restart empty at its start if ours
   is before it;
 * leadership errors (NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, unknown partition)
-  pause the partition for ``replica.fetch.backoff.ms``; the controller's next decision moves it.
+  pause the partition; the controller's next decision moves it. Brokers learn a decision from
+  ZooKeeper at about the same moment, so the usual cause is a leader a few milliseconds behind
+  its follower: the pause starts at ``FIRST_ERROR_BACKOFF_MS`` and doubles per repeated error up
+  to ``replica.fetch.backoff.ms`` (Kafka pauses the full backoff at once).
 
 The fetch offset is always the local log end offset, so what the leader records for this
 replica is exactly what it has. A partition whose leader or epoch changes is removed and added
@@ -41,6 +44,7 @@ from storage.errors import StorageError
 log = get_logger("pybroker.replication.fetcher")
 
 FETCH_VERSION = 12
+FIRST_ERROR_BACKOFF_MS = 20
 LIST_OFFSETS_VERSION = 4
 EARLIEST = -2
 LATEST = -1
@@ -63,6 +67,13 @@ class _Fetching:
     partition: Partition
     epoch: int  # the leader epoch this fetch state belongs to
     delayed_until: float = 0.0
+    error_backoff_ms: int = 0  # the pause after the next partition error (0: none yet)
+
+    def delay(self, max_backoff_ms: int) -> None:
+        """Pause after a partition error, doubling from FIRST_ERROR_BACKOFF_MS per repeat."""
+        backoff = min(max(self.error_backoff_ms, FIRST_ERROR_BACKOFF_MS), max_backoff_ms)
+        self.error_backoff_ms = backoff * 2
+        self.delayed_until = time.monotonic() + backoff / 1000
 
 
 AddressOf = Callable[[int], tuple[str, int] | None]
@@ -243,6 +254,7 @@ class _LeaderFetcher:
             if diverging is not None and diverging.epoch >= 0 and diverging.end_offset >= 0:
                 self._truncate_on_divergence(partition, diverging.epoch, diverging.end_offset)
                 return
+            fetching.error_backoff_ms = 0
             try:
                 partition.append_as_follower(pd.records, pd.high_watermark, pd.log_start_offset)
             except StorageError as exc:
@@ -264,7 +276,7 @@ class _LeaderFetcher:
             leader=self.leader_id,
             error=ErrorCode(error).name if error in ErrorCode._value2member_map_ else error,
         )
-        fetching.delayed_until = time.monotonic() + self.manager.config.backoff_ms / 1000
+        fetching.delay(self.manager.config.backoff_ms)
 
     def _truncate_on_divergence(self, partition: Partition, leader_epoch: int, leader_end: int) -> None:
         """Kafka's ``getOffsetTruncationState``: cut back to the end of the last epoch both logs
