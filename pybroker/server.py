@@ -50,9 +50,8 @@ if TYPE_CHECKING:
 
 log = get_logger("pybroker.server")
 
-MAX_HELD_RESPONSES = (
-    5  # requests a connection runs ahead of a deferred response (Kafka clients' usual in-flight cap)
-)
+# requests a connection runs ahead of a deferred response (Kafka clients' usual in-flight cap)
+MAX_HELD_RESPONSES = 5
 
 
 class Connection(asyncio.BufferedProtocol):
