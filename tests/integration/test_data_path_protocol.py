@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from protocol.error_codes import ErrorCode
+from protocol.framing import decode_response, encode_request
 from protocol.messages import FetchRequest, InitProducerIdRequest, ListOffsetsRequest, ProduceRequest
 from protocol.messages.create_topics_request import CreatableTopic, CreatableTopicConfig, CreateTopicsRequest
 from protocol.messages.fetch_request import FetchPartition, FetchTopic, ForgottenTopic
 from protocol.messages.list_offsets_request import ListOffsetsPartition, ListOffsetsTopic
 from protocol.messages.produce_request import PartitionProduceData, TopicProduceData
-from protocol.records import RecordSpec, build_batch, decode_records, iter_batch_headers
+from protocol.records import RecordSpec, build_batch, decode_records, iter_batch_headers, iter_batches
 from tests.support.broker import BrokerProcess, roundtrip
 
 
@@ -288,3 +289,57 @@ def test_produce_frame_is_not_copied_into_a_bad_state_by_pipelining(sock: socket
         assert corr == i
         offsets.append(resp.responses[0].partition_responses[0].base_offset)
     assert offsets == list(range(0, 40, 2))
+
+
+def test_large_fetches_to_a_slow_reader_arrive_whole_and_in_order(shared_broker: BrokerProcess) -> None:
+    """File regions larger than the socket can take go out in several sendfile calls while the
+    reader drains slowly; pipelined responses (several regions each) stay byte-exact and in order."""
+    topic = "slow-reader"
+    payload = [bytes([i % 251]) * 200_000 for i in range(40)]
+    with shared_broker.connect() as sock:
+        create(sock, topic)
+        for i, value in enumerate(payload):
+            assert produce(sock, topic, build_batch([RecordSpec(None, value)]), acks=1).base_offset == i
+    with shared_broker.connect() as slow:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        starts = (0, 8, 16, 24, 32)  # 5 x 1.6 MB pipelined: more than the socket buffers hold
+        for corr, offset in enumerate(starts, start=1):
+            req = FetchRequest(
+                max_wait_ms=0,
+                min_bytes=1,
+                max_bytes=10_000_000,
+                topics=[
+                    FetchTopic(
+                        topic=topic,
+                        partitions=[
+                            FetchPartition(partition=0, fetch_offset=offset, partition_max_bytes=1_600_000)
+                        ],
+                    )
+                ],
+            )
+            slow.sendall(encode_request(1, 11, corr, "pytest", req))
+        time.sleep(0.5)  # let the broker fill the socket and wait for the reader
+        for corr, offset in enumerate(starts, start=1):
+            size = int.from_bytes(recv_exact_slowly(slow, 4), "big")
+            got, resp = decode_response(recv_exact_slowly(slow, size), 1, 11)
+            assert got == corr
+            data: Any = resp.responses[0].partitions[0]
+            raw = bytes(data.records)
+            assert len(raw) > 1_000_000
+            batches = list(iter_batches(raw, verify=True, allow_partial_tail=True))  # CRCs intact
+            assert [h.base_offset for _, h in batches] == list(range(offset, offset + len(batches)))
+            assert len(batches) >= 7
+            values = [decode_records(raw, pos)[0].value for pos, _ in batches]
+            assert values == payload[offset : offset + len(batches)]
+
+
+def recv_exact_slowly(sock: socket.socket, n: int) -> bytes:
+    data = bytearray()
+    while len(data) < n:
+        chunk = sock.recv(min(65536, n - len(data)))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        data += chunk
+        if len(data) % 8 == 0:
+            time.sleep(0.0005)  # drain slowly now and then, so the broker keeps meeting a full socket
+    return bytes(data)
