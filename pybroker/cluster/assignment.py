@@ -192,3 +192,46 @@ def start_index_for_new_partitions(
 def broker_metadatas(brokers: Iterable[tuple[int, str | None]]) -> list[BrokerMetadata]:
     """``(id, rack)`` pairs as a list sorted by id, as Kafka's ``getBrokerMetadatas`` returns them."""
     return sorted((BrokerMetadata(i, r) for i, r in brokers), key=lambda b: b.id)
+
+
+# -- reassignment validation (KIP-455), shared by the controller and the one-broker answers ------
+
+
+def scala_buffer(values: Iterable[int]) -> str:
+    """A list as Kafka's error messages print it (``ArrayBuffer(1, 2)``)."""
+    return f"ArrayBuffer({', '.join(str(v) for v in values)})"
+
+
+def scala_set(values: Iterable[int]) -> str:
+    """A set as Kafka's error messages print it (``Set(1, 2)``, ``HashSet`` beyond four)."""
+    vs = sorted(values)
+    return f"{'Set' if len(vs) <= 4 else 'HashSet'}({', '.join(str(v) for v in vs)})"
+
+
+def replica_list_error(replicas: Sequence[int]) -> tuple[ErrorCode, str] | None:
+    """Kafka's checks of a reassignment's target list before any broker is looked at."""
+    if not replicas:
+        return ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Empty replica list specified in partition reassignment."
+    if len(set(replicas)) != len(replicas):
+        return (
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            f"Duplicate replica ids in partition reassignment replica list: {scala_buffer(replicas)}",
+        )
+    if any(r < 0 for r in replicas):
+        return (
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            f"Invalid broker id in replica list: {scala_buffer(replicas)}",
+        )
+    return None
+
+
+def dead_replicas_error(adding: Sequence[int], live: Iterable[int]) -> tuple[ErrorCode, str] | None:
+    """A reassignment may only add live brokers."""
+    live_ids = set(live)
+    if set(adding) <= live_ids:
+        return None
+    return (
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        f"Replica assignment has brokers that are not alive. Replica list: {scala_buffer(adding)}, "
+        f"live broker list: {scala_set(live_ids)}",
+    )

@@ -60,6 +60,7 @@ from typing import Any, TypeVar
 from protocol.error_codes import ErrorCode
 from pybroker.cluster import leader_election as E
 from pybroker.cluster import zk_layout as L
+from pybroker.cluster.assignment import dead_replicas_error, replica_list_error
 from pybroker.cluster.controller_election import ControllerElection
 from pybroker.cluster.leader_election import ReplicaAssignment
 from pybroker.cluster.zk_client import (
@@ -101,15 +102,6 @@ class _Failed(Exception):
 
 def _tp_str(tp: TP) -> str:
     return f"{tp[0]}-{tp[1]}"
-
-
-def _scala_buffer(values: Iterable[int]) -> str:
-    return f"ArrayBuffer({', '.join(str(v) for v in values)})"
-
-
-def _scala_set(values: Iterable[int]) -> str:
-    vs = sorted(values)
-    return f"{'Set' if len(vs) <= 4 else 'HashSet'}({', '.join(str(v) for v in vs)})"
 
 
 class Controller:
@@ -1010,29 +1002,9 @@ class Controller:
         return await self._submit(lambda: self._do_alter_reassignments(targets))
 
     def _validate_replicas(self, tp: TP, replicas: list[int]) -> tuple[ErrorCode, str] | None:
-        if not replicas:
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                "Empty replica list specified in partition reassignment.",
-            )
-        if len(set(replicas)) != len(replicas):
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                f"Duplicate replica ids in partition reassignment replica list: {_scala_buffer(replicas)}",
-            )
-        if any(r < 0 for r in replicas):
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                f"Invalid broker id in replica list: {_scala_buffer(replicas)}",
-            )
-        adding = self.assignment(tp).reassign_to(replicas).adding
-        if not set(adding) <= self.live_ids:
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                f"Replica assignment has brokers that are not alive. Replica list: {_scala_buffer(adding)}, "
-                f"live broker list: {_scala_set(self.live_ids)}",
-            )
-        return None
+        return replica_list_error(replicas) or dead_replicas_error(
+            self.assignment(tp).reassign_to(replicas).adding, self.live_ids
+        )
 
     async def _do_alter_reassignments(
         self, targets: dict[TP, list[int] | None]

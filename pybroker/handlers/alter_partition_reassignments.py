@@ -21,6 +21,7 @@ from protocol.messages.alter_partition_reassignments_response import (
     ReassignablePartitionResponse,
     ReassignableTopicResponse,
 )
+from pybroker.cluster.assignment import dead_replicas_error, replica_list_error
 from pybroker.cluster.controller import ControllerMovedError
 from pybroker.context import RequestContext
 from pybroker.handlers.registry import handles
@@ -28,38 +29,17 @@ from pybroker.handlers.registry import handles
 NOT_CONTROLLER_MESSAGE = "This is not the correct controller for this cluster."
 
 
-def _buffer(values: list[int]) -> str:
-    return f"ArrayBuffer({', '.join(str(v) for v in values)})"
-
-
 def _standalone(
     broker_id: int, known: set[tuple[str, int]], tp: tuple[str, int], replicas: list[int] | None
 ) -> tuple[ErrorCode, str | None]:
     """Kafka's controller logic for a cluster whose only live broker is ``broker_id``."""
     if replicas is not None:
-        if not replicas:
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                "Empty replica list specified in partition reassignment.",
-            )
-        if len(set(replicas)) != len(replicas):
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                f"Duplicate replica ids in partition reassignment replica list: {_buffer(replicas)}",
-            )
-        if any(r < 0 for r in replicas):
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                f"Invalid broker id in replica list: {_buffer(replicas)}",
-            )
         current = [broker_id] if tp in known else []
-        adding = [r for r in replicas if r not in current]
-        if any(r != broker_id for r in adding):
-            return (
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                f"Replica assignment has brokers that are not alive. Replica list: {_buffer(adding)}, "
-                f"live broker list: Set({broker_id})",
-            )
+        error = replica_list_error(replicas) or dead_replicas_error(
+            [r for r in replicas if r not in current], [broker_id]
+        )
+        if error is not None:
+            return error
     if replicas is None:
         return ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress."
     if tp not in known:
