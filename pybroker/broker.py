@@ -18,13 +18,13 @@ import contextlib
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from protocol.messages.controlled_shutdown_request import ControlledShutdownRequest
 from protocol.messages.controlled_shutdown_response import ControlledShutdownResponse
 from pybroker import meta_properties
 from pybroker.client import BrokerConnection
-from pybroker.cluster import zk_layout
+from pybroker.cluster import ZkClusterMembership, check_cluster_id, zk_layout
+from pybroker.cluster.controller import Controller
 from pybroker.cluster.metadata_sync import ZkMetadataSync, live_endpoint
 from pybroker.cluster.zk_admin import ZkAdmin
 from pybroker.cluster.zk_client import BadVersionError, NoNodeError
@@ -42,10 +42,6 @@ from pybroker.standalone import StandaloneController
 from pybroker.topic_admin import StandaloneTopicAdmin, TopicAdmin, ZkTopicAdmin
 from storage.config import LogConfig
 from storage.log_manager import LogManager
-
-if TYPE_CHECKING:
-    from pybroker.cluster import ZkClusterMembership
-    from pybroker.cluster.controller import Controller
 
 log = get_logger("pybroker.broker")
 
@@ -158,8 +154,6 @@ class Broker:
         connect = self.config.get("zookeeper.connect")
         if not connect:
             return None
-        from pybroker.cluster import ZkClusterMembership, check_cluster_id
-
         self.zk_membership = ZkClusterMembership(
             connect,
             session_timeout_ms=self.config.get("zookeeper.session.timeout.ms"),
@@ -318,8 +312,6 @@ class Broker:
                 await controller.stop()
             membership = self.zk_membership
             if active and membership is not None and membership.election is not None:
-                from pybroker.cluster.controller import Controller
-
                 controller = Controller(membership.zk, membership.election, self.config)
                 try:
                     await controller.start()

@@ -174,7 +174,6 @@ class Partition:
         tracker = self.tracker
         if tracker is None:
             return
-        tracker.high_watermark = max(tracker.high_watermark, self.log.high_watermark)
         if tracker.maybe_advance_high_watermark(self.log.log_end_offset):
             self.log.update_high_watermark(tracker.high_watermark)
             self._complete_acks()
