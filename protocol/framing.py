@@ -88,7 +88,8 @@ class FrameReader:
                     self._start_frame()
                 continue
             n = min(len(frame) - self._filled, total - pos)
-            frame[self._filled : self._filled + n] = view[pos : pos + n]
+            # through a memoryview: a bytearray slice assignment would copy the source first
+            memoryview(frame)[self._filled : self._filled + n] = view[pos : pos + n]
             pos += n
             self._filled += n
             if self._filled == len(frame):

@@ -8,8 +8,10 @@ acks=all produce waiting for its replicas) answers with a
 client pipelining produce requests would have them appended in Kafka. Responses always go out
 in request order: a response finished while an earlier one still waits is held (its file
 regions read into memory, since the log may change meanwhile) until every earlier one is
-written. Back-pressure is explicit: reading pauses while ``queued.max.requests`` frames wait or
-the transport's write buffer is full.
+written. Back-pressure is explicit: reading pauses while ``queued.max.requests`` frames, or
+frames of :data:`READ_AHEAD_BYTES` or more, wait, or while the transport's write buffer is full;
+the rest waits in the socket buffers. (Reading far ahead gains nothing, since requests are
+handled one at a time, and costs a fresh buffer per queued frame.)
 
 Failure policy (one log line each, the broker and other connections unaffected):
 
@@ -25,6 +27,8 @@ Failure policy (one log line each, the broker and other connections unaffected):
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections import deque
 from typing import TYPE_CHECKING, cast
@@ -52,6 +56,8 @@ log = get_logger("pybroker.server")
 
 # requests a connection runs ahead of a deferred response (Kafka clients' usual in-flight cap)
 MAX_HELD_RESPONSES = 5
+# queued request bytes at which a connection stops reading until half are handled
+READ_AHEAD_BYTES = 4 << 20
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -64,6 +70,7 @@ class Connection(asyncio.BufferedProtocol):
         self.peer = ("?", 0)
         self.reader = FrameReader(server.max_request_size)
         self.frames: deque[bytearray] = deque()
+        self.queued_bytes = 0  # total size of ``frames``
         self.wakeup: asyncio.Event = asyncio.Event()
         self.writable: asyncio.Event = asyncio.Event()
         self.writable.set()
@@ -73,6 +80,7 @@ class Connection(asyncio.BufferedProtocol):
         self.last_active = time.monotonic()
         self.task: asyncio.Task[None] | None = None
         self.sock_fd = -1
+        self.sock: socket.socket | None = None  # for TCP_CORK around responses with file regions
         # responses in request order while a deferred one waits: [response or None (none due), done]
         self._held: deque[list[object]] = deque()
         self._held_space = asyncio.Event()
@@ -84,6 +92,9 @@ class Connection(asyncio.BufferedProtocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         sock = transport.get_extra_info("socket")
         self.sock_fd = sock.fileno() if sock is not None else -1
+        if self.sock_fd >= 0 and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # our own handle on the socket (uvloop's stand-in costs a getsockname per call)
+            self.sock = socket.socket(fileno=os.dup(self.sock_fd))
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = (str(peer[0]), int(peer[1]))
@@ -106,16 +117,22 @@ class Connection(asyncio.BufferedProtocol):
         try:
             while (frame := self.reader.next_frame()) is not None:
                 self.frames.append(frame)
+                self.queued_bytes += len(frame)
         except FrameTooLargeError as exc:
             self.close(f"request too large: {exc}")
             return
         if self.frames:
             self.wakeup.set()
-            if len(self.frames) >= self.server.max_queued_requests and not self.reading_paused:
+            if not self.reading_paused and (
+                len(self.frames) >= self.server.max_queued_requests or self.queued_bytes >= READ_AHEAD_BYTES
+            ):
                 self._pause_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
         self.server.forget(self)
         self.writable.set()
         self.wakeup.set()
@@ -151,7 +168,12 @@ class Connection(asyncio.BufferedProtocol):
                 await self.wakeup.wait()
                 continue
             frame = frames.popleft()
-            if self.reading_paused and len(frames) < self.server.max_queued_requests // 2:
+            self.queued_bytes -= len(frame)
+            if (
+                self.reading_paused
+                and len(frames) < self.server.max_queued_requests // 2
+                and self.queued_bytes < READ_AHEAD_BYTES // 2
+            ):
                 self._resume_reading()
             self.in_flight = True
             try:
@@ -205,9 +227,11 @@ class Connection(asyncio.BufferedProtocol):
     def _write(self, out: OutBuffer) -> None:
         """Write a response; file regions go out with sendfile when nothing is queued ahead.
 
-        The regions' files cannot change between the handler's read and this write: both run in
-        the same event-loop step. If the socket cannot take a whole region at once, the rest is
-        read with pread and queued on the transport like any other bytes.
+        The socket is corked meanwhile (TCP_CORK), so the bytes around the regions share packets
+        with them and the peer wakes once per response rather than once per piece. The regions'
+        files cannot change between the handler's read and this write: both run in the same
+        event-loop step. If the socket cannot take a whole region at once, the rest is read with
+        pread and queued on the transport like any other bytes.
         """
         transport = self.transport
         assert transport is not None
@@ -216,6 +240,9 @@ class Connection(asyncio.BufferedProtocol):
             return
         view = memoryview(out)
         pos = 0
+        cork = self.sock if transport.get_write_buffer_size() == 0 else None
+        if cork is not None:
+            cork.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         for at, region in out.regions:
             if at > pos:
                 transport.write(view[pos:at])
@@ -227,6 +254,8 @@ class Connection(asyncio.BufferedProtocol):
                 transport.write(region.pread(sent))
         if pos < len(out):
             transport.write(view[pos:])
+        if cork is not None:
+            cork.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     async def _handle(self, frame: bytearray) -> OutBuffer | None:
         try:
