@@ -103,6 +103,7 @@ CLEANED_SUFFIX = ".cleaned"
 SWAP_SUFFIX = ".swap"
 SEGMENT_SUFFIXES = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX)
 _INT32_MAX = 0x7FFFFFFF
+_RECENT_BATCHES = 64  # batch positions remembered from the last appends (see translate_offset)
 _log = logging.getLogger(__name__)
 
 
@@ -198,6 +199,9 @@ class LogSegment:
         self._rolling_loaded = False
         self._bytes_since_last_index_entry = 0
         self._next_offset: int | None = None
+        # the batches of the last appends by base offset: a fetch from a batch boundary just
+        # written (a follower or consumer keeping up) finds its batch without reading the file
+        self._recent: dict[int, BatchPosition] = {}
         self._deleted = False
 
     # -- construction ----------------------------------------------------------------------------
@@ -452,8 +456,14 @@ class LogSegment:
         else:
             interval = self.index_interval_bytes
             since = self._bytes_since_last_index_entry
+            recent = self._recent
+            if len(recent) > _RECENT_BATCHES:
+                recent.clear()
             for pos, header in batches:
                 last = header.base_offset + header.last_offset_delta
+                recent[header.base_offset] = BatchPosition(
+                    header.base_offset, last, physical + pos, header.batch_length + 12
+                )
                 if header.max_timestamp > max_ts.timestamp:
                     max_ts = TimestampOffset(header.max_timestamp, last)
                 if since > interval:
@@ -469,6 +479,9 @@ class LogSegment:
 
     def translate_offset(self, offset: int, starting_position: int = 0) -> BatchPosition | None:
         """The first batch whose last offset is >= ``offset`` (None if none in this segment)."""
+        recent = self._recent.get(offset)
+        if recent is not None and recent.position >= starting_position:
+            return recent
         mapping = self._offset_index().lookup(offset)
         start = max(mapping.position, starting_position)
         for pos, header in iter_file_headers(self._log_file(), start, self._size):
@@ -576,6 +589,7 @@ class LogSegment:
             time_index.make_writable()
         offset_index.reset()
         time_index.reset()
+        self._recent.clear()
         file = self._log_file()
         file_size = file.size()
         valid = 0
@@ -637,6 +651,7 @@ class LogSegment:
         segment becomes active (indexes writable, preallocated), as it is now the log's last.
         """
         mapping = self.translate_offset(offset)
+        self._recent.clear()
         self.make_active()
         self.offset_index.truncate_to(offset)
         self.time_index.truncate_to(offset)

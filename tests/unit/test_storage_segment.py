@@ -160,3 +160,23 @@ def test_recover_reports_truncated_bytes(tmp_path: Path) -> None:
     assert segment.recover() == 7
     assert segment.size == size and segment.read_next_offset() == 105
     assert os.path.getsize(segment.log_path) == size
+
+
+def test_translate_at_recent_batch_starts_matches_a_scan(tmp_path: Path) -> None:
+    """Batch starts remembered from appends agree with the file, also after a truncation
+    rewrites the same offsets at other positions (different batch sizes)."""
+    segment = make_segment(tmp_path, interval=10_000)  # sparse index: lookups need a scan
+    offset = 100
+    for i in range(6):
+        offset = append(segment, offset, 2, 1_000 + i, value_size=30)
+    segment.truncate_to(104)
+    offset = 104
+    for i in range(6):
+        offset = append(segment, offset, 1 + i % 3, 2_000 + i, value_size=50 + 40 * i)
+    segment.flush()
+    scanned = LogSegment(tmp_path, 100, index_interval_bytes=10_000, max_index_size=4096, size=segment.size)
+    for wanted in range(100, offset + 1):
+        assert segment.translate_offset(wanted) == scanned.translate_offset(wanted), wanted
+    segment.recover()
+    assert segment.translate_offset(104) == scanned.translate_offset(104)
+    scanned.close()
