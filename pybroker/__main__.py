@@ -19,6 +19,7 @@ import uvloop
 from pybroker.broker import Broker
 from pybroker.config import BrokerConfig, ConfigError
 from pybroker.logging import configure, get_logger
+from pybroker.memory import keep_freed_memory
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     for key in config.unknown_keys:
         log.warning("unknown config key ignored", key=key)
+    if not keep_freed_memory():
+        log.info("C allocator left at its defaults (no glibc mallopt)")
     uvloop.run(run(config, args.ready_file))
 
 
