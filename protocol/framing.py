@@ -17,6 +17,7 @@ rejects a frame whose declared size exceeds the limit before any of its body is 
 
 from __future__ import annotations
 
+import ctypes
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,18 @@ from protocol.primitives import INT32, Buffer
 
 API_VERSIONS_KEY = 18
 CONTROLLED_SHUTDOWN_KEY = 7
+
+# CPython's PyByteArray_FromStringAndSize(NULL, n): a bytearray whose bytes are not zeroed first.
+# FrameReader fills every byte of a frame from the socket before handing it out, so zeroing a
+# megabyte frame would only be wasted work.
+_new_bytearray = ctypes.pythonapi.PyByteArray_FromStringAndSize
+_new_bytearray.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
+_new_bytearray.restype = ctypes.py_object
+
+
+def _unfilled_bytearray(size: int) -> bytearray:
+    buf: bytearray = _new_bytearray(None, size)
+    return buf
 
 
 class FrameTooLargeError(DecodeError):
@@ -101,7 +114,7 @@ class FrameReader:
         if size < 0 or size > self.max_size:
             self._error = FrameTooLargeError(f"frame size {size} outside [0, {self.max_size}]")
             return
-        self._frame = bytearray(size)
+        self._frame = _unfilled_bytearray(size) if size >= self.DIRECT_MIN else bytearray(size)
         self._filled = 0
         if size == 0:
             self._finish_frame()
@@ -110,6 +123,12 @@ class FrameReader:
         assert self._frame is not None
         self._ready.append(self._frame)
         self._frame = None
+
+    @property
+    def missing(self) -> int:
+        """Bytes of the frame being filled that have not arrived yet (0 between frames)."""
+        frame = self._frame
+        return 0 if frame is None else len(frame) - self._filled
 
     def get_buffer(self, sizehint: int = -1) -> memoryview:
         """Where the next socket read should go (``BufferedProtocol.get_buffer``)."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections import deque
 from typing import Any, cast
 
 from protocol.errors import DecodeError
 from protocol.framing import FrameReader, decode_response, encode_request
 from protocol.message import Message
+from pybroker.socket_options import ReadLowWatermark, own_socket
 
 MAX_RESPONSE_BYTES = 1 << 30
 
@@ -35,6 +37,8 @@ class BrokerConnection(asyncio.BufferedProtocol):
         self._pending: deque[tuple[int, int, int, asyncio.Future[Any]]] = deque()
         self._frames = FrameReader(MAX_RESPONSE_BYTES)
         self._closed = False
+        self._sock: socket.socket | None = None
+        self._low_watermark: ReadLowWatermark | None = None
 
     @classmethod
     async def connect(
@@ -68,18 +72,24 @@ class BrokerConnection(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
+        self._sock = own_socket(transport)
+        if self._sock is not None:
+            self._low_watermark = ReadLowWatermark(self._sock)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._frames.get_buffer(sizehint)
 
     def buffer_updated(self, nbytes: int) -> None:
         self._frames.buffer_updated(nbytes)
+        if self._low_watermark is not None:
+            self._low_watermark.expect(self._frames.missing)
         try:
             while (frame := self._frames.next_frame()) is not None:
                 if not self._pending:
                     raise ConnectionError("response without a request")
                 correlation_id, api_key, api_version, future = self._pending.popleft()
-                got, body = decode_response(frame, api_key, api_version)
+                # a view: records fields become slices of the frame, not copies
+                got, body = decode_response(memoryview(frame), api_key, api_version)
                 if got != correlation_id:
                     raise ConnectionError(f"correlation id {got} does not match request {correlation_id}")
                 if not future.done():
@@ -93,6 +103,10 @@ class BrokerConnection(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(ConnectionError(str(exc) if exc else "connection closed by the broker"))
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            self._low_watermark = None
 
     def _fail(self, exc: ConnectionError) -> None:
         self._closed = True

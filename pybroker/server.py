@@ -27,7 +27,6 @@ Failure policy (one log line each, the broker and other connections unaffected):
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from collections import deque
@@ -48,6 +47,7 @@ from pybroker.context import Deferred, RequestContext
 from pybroker.handlers import HANDLERS
 from pybroker.handlers.api_versions import unsupported_version_response
 from pybroker.logging import get_logger
+from pybroker.socket_options import ReadLowWatermark, own_socket
 
 if TYPE_CHECKING:
     from pybroker.broker import Broker
@@ -81,6 +81,7 @@ class Connection(asyncio.BufferedProtocol):
         self.task: asyncio.Task[None] | None = None
         self.sock_fd = -1
         self.sock: socket.socket | None = None  # for TCP_CORK around responses with file regions
+        self.low_watermark: ReadLowWatermark | None = None
         # responses in request order while a deferred one waits: [response or None (none due), done]
         self._held: deque[list[object]] = deque()
         self._held_space = asyncio.Event()
@@ -92,9 +93,9 @@ class Connection(asyncio.BufferedProtocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         sock = transport.get_extra_info("socket")
         self.sock_fd = sock.fileno() if sock is not None else -1
-        if self.sock_fd >= 0 and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # our own handle on the socket (uvloop's stand-in costs a getsockname per call)
-            self.sock = socket.socket(fileno=os.dup(self.sock_fd))
+        self.sock = own_socket(transport)
+        if self.sock is not None:
+            self.low_watermark = ReadLowWatermark(self.sock)
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = (str(peer[0]), int(peer[1]))
@@ -114,6 +115,8 @@ class Connection(asyncio.BufferedProtocol):
             return
         self.last_active = time.monotonic()
         self.reader.buffer_updated(nbytes)
+        if self.low_watermark is not None:
+            self.low_watermark.expect(self.reader.missing)
         try:
             while (frame := self.reader.next_frame()) is not None:
                 self.frames.append(frame)
@@ -133,6 +136,7 @@ class Connection(asyncio.BufferedProtocol):
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+            self.low_watermark = None
         self.server.forget(self)
         self.writable.set()
         self.wakeup.set()

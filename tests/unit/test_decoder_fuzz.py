@@ -155,6 +155,11 @@ def test_frame_reader_as_a_buffered_protocol_fills_large_frames_in_place() -> No
     rng = random.Random(2)
     frames = [bytes(rng.getrandbits(8) for _ in range(n)) for n in (3, 0, 200_000, 70_000, 9, 1 << 17)]
     stream = b"".join(len(f).to_bytes(4, "big") + f for f in frames)
+    bodies = []  # (start, end) of each frame body in the stream
+    at = 0
+    for f in frames:
+        bodies.append((at + 4, at + 4 + len(f)))
+        at += 4 + len(f)
     reader = FrameReader(max_size=1 << 20)
     got = []
     pos = 0
@@ -166,6 +171,8 @@ def test_frame_reader_as_a_buffered_protocol_fills_large_frames_in_place() -> No
         direct_reads += len(buf) < FrameReader.SCRATCH_BYTES
         reader.buffer_updated(n)
         pos += n
+        # what the socket's low-water mark is set from: the rest of a body under way, else 0
+        assert reader.missing == next((end - pos for start, end in bodies if start <= pos < end), 0)
         while (frame := reader.next_frame()) is not None:
             got.append(bytes(frame))
     assert got == frames
