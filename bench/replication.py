@@ -14,23 +14,31 @@ same producer settings as bench/produce_consume.py except ``acks``:
 
 Records go round-robin to the partitions (explicit partition = i % partitions). The produce time
 runs from the first ``produce()`` call to the moment every record is acknowledged (the same
-``produce`` function as bench/produce_consume.py). The legs run one after the other, never
-together; every process is stopped and every directory removed at the end. Everything (client,
-three brokers, ZooKeeper) shares the machine's cores, which is what a local cluster costs.
+``produce`` function as bench/produce_consume.py). Everything (client, three brokers, ZooKeeper)
+shares the machine's cores, which is what a local cluster costs.
 
-Run (about half a minute at the defaults)::
+Both deployments start first and stay up; the runs then go in pairs, one run of each leg, the
+legs taking turns at going first, never together. Each run has a fresh topic, deleted after the
+run and awaited until no broker's log directory holds it, so no run pays for the previous one's
+files. ``--warmup`` pairs (default 1) go first and are not counted: the first writes on a fresh
+machine pay for page-cache pages the kernel has not handed out before (several times the cost of
+reused ones on a VM), and the first runs on a broker grow its heap. ``ratio`` is the median over
+the ``--repeat`` measured pairs (default 9) of acks_all_rf3 / acks1_standalone records per
+second, so drift in the machine's speed between pairs cancels out; the target is >= 0.5. The
+per-leg figures are medians, ``runs`` lists every measured run and ``pair_ratios`` every ratio.
 
-    python bench/replication.py [--records 200000] [--partitions 1] [--repeat 1] [--phase-timeout 120]
+Run (about a minute at the defaults)::
+
+    python bench/replication.py [--records 200000] [--partitions 1] [--repeat 9] [--warmup 1] [--phase-timeout 120]
 
 Prints one JSON line::
 
     {"bench": "replication", "records": N, "record_bytes": 1024, "partitions": P, "client": {...},
-     "acks1_standalone": {"produce_mb_s": .., "produce_records_s": .., "produce_s": ..},
-     "acks_all_rf3": {...}, "ratio": R, "target": 0.5, "elapsed_s": T}
+     "acks1_standalone": {"produce_mb_s": .., "produce_records_s": .., "produce_s": .., "runs": [..]},
+     "acks_all_rf3": {...}, "pair_ratios": [..], "ratio": R, "target": 0.5, "elapsed_s": T}
 
-``ratio`` is acks_all_rf3 / acks1_standalone records per second (the target is >= 0.5). With
-``--repeat R`` > 1 each metric is the median of R runs (each on a fresh topic, deleted after the run so that its files and page cache do not weigh on the next) and ``runs`` lists
-them. A leg that failed has ``{"error": "..."}`` instead and the exit status is 1.
+If a run fails the line has ``"error": "..."`` and ``"ratio": null`` instead, and the exit
+status is 1.
 """
 
 from __future__ import annotations
@@ -102,85 +110,129 @@ def wait_full_isr(zk: Any, topic: str, partitions: int, replicas: int, timeout: 
             time.sleep(0.1)
 
 
-def leg(
-    name: str, bootstrap: str, args: argparse.Namespace, rf: int, acks: Any, zk: Any | None
-) -> dict[str, Any]:
-    runs: list[dict[str, Any]] = []
-    for i in range(args.repeat):
-        topic = f"bench-{name}-{i}-{os.getpid()}"
-        create_topic(bootstrap, topic, args.partitions, rf, {"min.insync.replicas": "2"} if rf > 1 else {})
-        if zk is not None:
-            wait_full_isr(zk, topic, args.partitions, rf, 60)
-        seconds = produce(
-            bootstrap, topic, args.records, RECORD_BYTES, args.phase_timeout, {"acks": acks}, args.partitions
-        )
-        delete_topic(bootstrap, topic)
-        runs.append(
-            {
-                "produce_mb_s": round(args.records * RECORD_BYTES / 1e6 / seconds, 2),
-                "produce_records_s": round(args.records / seconds),
-                "produce_s": round(seconds, 3),
-            }
-        )
-    result: dict[str, Any] = {
-        key: statistics.median(run[key] for run in runs)
-        for key in ("produce_mb_s", "produce_records_s", "produce_s")
-    }
-    result["acks"] = acks
-    result["replication_factor"] = rf
-    if args.repeat > 1:
-        result["runs"] = runs
-    return result
+def wait_deleted(brokers: list[PyBroker], topic: str, timeout: float) -> None:
+    """Until no broker's log directory holds a partition of ``topic`` (its pages are freed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [d for b in brokers for d in (b.tmp / "logs").glob(f"{topic}-*")]
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            raise BenchError(f"{topic} still on disk after {timeout:.0f}s: {left[0]}")
+        time.sleep(0.05)
 
 
-def standalone_leg(args: argparse.Namespace) -> dict[str, Any]:
-    broker = PyBroker()
-    try:
-        bootstrap = broker.start()
-        return {"command": broker.command, **leg("acks1", bootstrap, args, 1, 1, None)}
-    finally:
-        broker.stop()
+class Deployment:
+    """One side of the comparison: brokers (and ZooKeeper) that stay up for every run."""
 
+    def __init__(self, name: str, rf: int, acks: Any) -> None:
+        self.name, self.rf, self.acks = name, rf, acks
+        self.brokers: list[PyBroker] = []
+        self.zk_server: ZooKeeperServer | None = None
+        self.zk: Any = None
+        self.bootstrap = ""
 
-def cluster_leg(args: argparse.Namespace) -> dict[str, Any]:
-    if not java_available():
-        raise BenchError("the cluster leg needs java and Debian's zookeeper package")
-    zk_server = ZooKeeperServer(tick_ms=500)
-    brokers: list[PyBroker] = []
-    zk: Any = None
-    try:
-        zk_server.start()
-        for broker_id in (1, 2, 3):
-            brokers.append(
+    def start(self) -> None:
+        if self.rf == 1:
+            self.brokers = [PyBroker()]
+        else:
+            if not java_available():
+                raise BenchError("the cluster leg needs java and Debian's zookeeper package")
+            self.zk_server = ZooKeeperServer(tick_ms=500)
+            self.zk_server.start()
+            self.brokers = [
                 PyBroker(
                     {
                         **CLUSTER_OVERRIDES,
                         "broker.id": str(broker_id),
-                        "zookeeper.connect": zk_server.hosts + CHROOT,
+                        "zookeeper.connect": self.zk_server.hosts + CHROOT,
                     }
                 )
-            )
-        bootstrap = ",".join(b.start() for b in brokers)
-        zk = zk_server.client(CHROOT)
-        return {"command": brokers[0].command, **leg("acksall", bootstrap, args, 3, "all", zk)}
-    finally:
-        if zk is not None:
+                for broker_id in range(1, self.rf + 1)
+            ]
+        self.bootstrap = ",".join(b.start() for b in self.brokers)
+        if self.zk_server is not None:
+            self.zk = self.zk_server.client(CHROOT)
+
+    def run(self, args: argparse.Namespace, label: str) -> dict[str, Any]:
+        """Produce once on a fresh topic, which is deleted (and gone from disk) afterwards."""
+        topic = f"bench-{self.name}-{label}-{os.getpid()}"
+        create_topic(self.bootstrap, topic, args.partitions, self.rf, {"min.insync.replicas": "2"} if self.rf > 1 else {})
+        if self.zk is not None:
+            wait_full_isr(self.zk, topic, args.partitions, self.rf, 60)
+        seconds = produce(
+            self.bootstrap, topic, args.records, RECORD_BYTES, args.phase_timeout, {"acks": self.acks}, args.partitions
+        )
+        delete_topic(self.bootstrap, topic)
+        wait_deleted(self.brokers, topic, 60)
+        return {
+            "produce_mb_s": round(args.records * RECORD_BYTES / 1e6 / seconds, 2),
+            "produce_records_s": round(args.records / seconds),
+            "produce_s": round(seconds, 3),
+        }
+
+    def stop(self) -> None:
+        if self.zk is not None:
             with contextlib.suppress(Exception):
-                zk.stop()
-                zk.close()
-        for broker in brokers:
+                self.zk.stop()
+                self.zk.close()
+        for broker in self.brokers:
             broker.stop()
-        zk_server.stop()
+        if self.zk_server is not None:
+            self.zk_server.stop()
+
+
+def summary(deployment: Deployment, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {"command": deployment.brokers[0].command}
+    for key in ("produce_mb_s", "produce_records_s", "produce_s"):
+        result[key] = statistics.median(run[key] for run in runs)
+    result["acks"] = deployment.acks
+    result["replication_factor"] = deployment.rf
+    result["runs"] = runs
+    return result
+
+
+def compare(args: argparse.Namespace, result: dict[str, Any]) -> bool:
+    """Warm-up pairs, then ``--repeat`` measured pairs (legs alternating which goes first)."""
+    single = Deployment("acks1", 1, 1)
+    cluster = Deployment("acksall", 3, "all")
+    try:
+        single.start()
+        cluster.start()
+        runs: dict[str, list[dict[str, Any]]] = {"single": [], "cluster": []}
+        ratios: list[float] = []
+        for i in range(args.warmup + args.repeat):
+            order = (single, cluster) if i % 2 == 0 else (cluster, single)
+            pair = {d.name: d.run(args, str(i)) for d in order}
+            if i < args.warmup:
+                continue
+            runs["single"].append(pair["acks1"])
+            runs["cluster"].append(pair["acksall"])
+            ratios.append(pair["acksall"]["produce_records_s"] / pair["acks1"]["produce_records_s"])
+        result["acks1_standalone"] = summary(single, runs["single"])
+        result["acks_all_rf3"] = summary(cluster, runs["cluster"])
+        result["pair_ratios"] = [round(r, 3) for r in ratios]
+        result["ratio"] = round(statistics.median(ratios), 3)
+        return True
+    except Exception as exc:
+        result["error"] = str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}"
+        result["ratio"] = None
+        return False
+    finally:
+        cluster.stop()
+        single.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--records", type=int, default=200_000, help="1 KB records per run")
     parser.add_argument("--partitions", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per leg; metrics are medians")
+    parser.add_argument("--repeat", type=int, default=9, help="measured pairs of runs; metrics are medians")
+    parser.add_argument("--warmup", type=int, default=1, help="pairs of runs first, not counted")
     parser.add_argument("--phase-timeout", type=float, default=120.0, help="seconds allowed per produce")
     args = parser.parse_args()
     args.repeat = max(1, args.repeat)
+    args.warmup = max(0, args.warmup)
     started = time.perf_counter()
     import confluent_kafka
 
@@ -194,18 +246,10 @@ def main() -> None:
             "librdkafka": confluent_kafka.libversion()[0],
             "producer": {k: v for k, v in PRODUCER_CONFIG.items() if k != "acks"},
             "repeat": args.repeat,
+            "warmup": args.warmup,
         },
     }
-    for name, run in (("acks1_standalone", standalone_leg), ("acks_all_rf3", cluster_leg)):
-        try:
-            result[name] = run(args)
-        except BenchError as exc:
-            result[name] = {"error": str(exc)}
-        except Exception as exc:
-            result[name] = {"error": f"{type(exc).__name__}: {exc}"}
-    a, b = result["acks_all_rf3"], result["acks1_standalone"]
-    ok = "produce_records_s" in a and "produce_records_s" in b
-    result["ratio"] = round(a["produce_records_s"] / b["produce_records_s"], 3) if ok else None
+    ok = compare(args, result)
     result["target"] = 0.5
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result))
