@@ -47,7 +47,7 @@ from pybroker.context import Deferred, RequestContext
 from pybroker.handlers import HANDLERS
 from pybroker.handlers.api_versions import unsupported_version_response
 from pybroker.logging import get_logger
-from pybroker.socket_options import ReadLowWatermark, own_socket
+from pybroker.socket_options import ReadLowWatermark, own_socket, set_cork
 
 if TYPE_CHECKING:
     from pybroker.broker import Broker
@@ -246,7 +246,7 @@ class Connection(asyncio.BufferedProtocol):
         pos = 0
         cork = self.sock if transport.get_write_buffer_size() == 0 else None
         if cork is not None:
-            cork.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            set_cork(cork, True)
         for at, region in out.regions:
             if at > pos:
                 transport.write(view[pos:at])
@@ -259,7 +259,7 @@ class Connection(asyncio.BufferedProtocol):
         if pos < len(out):
             transport.write(view[pos:])
         if cork is not None:
-            cork.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            set_cork(cork, False)
 
     async def _handle(self, frame: bytearray) -> OutBuffer | None:
         try:
