@@ -498,7 +498,8 @@ class Log:
         """Append a leader's batches with their offsets and epochs unchanged.
 
         A Fetch response may end inside a batch (the leader cuts at the fetch size); that
-        partial batch is not appended, the next fetch starts at it. Raises ``CorruptRecordError`` on a bad CRC or framing, :class:`RecordTooLargeError`,
+        partial batch is not appended, the next fetch starts at it. Raises
+        ``CorruptRecordError`` on a bad CRC or framing, :class:`RecordTooLargeError`,
         :class:`OffsetsOutOfOrderError` if the batches' offsets do not increase, and
         :class:`UnexpectedAppendOffsetError` if the first offset is below the log end offset.
         """
