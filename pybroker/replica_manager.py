@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from protocol.error_codes import ErrorCode
+from protocol.primitives import ZERO_UUID
 from pybroker.logging import get_logger
 from pybroker.metadata import INTERNAL_TOPICS, MetadataCache, PartitionState, TopicInfo
 from pybroker.partition import AppendResult, IsrWriter, Partition
 from storage.config import LogConfig
 from storage.errors import OffsetOutOfRangeError
+from storage.log import Log
 from storage.log_manager import LogManager
+from storage.partition_metadata import PartitionMetadataError, kafka_uuid_text, read_topic_id, write_topic_id
 
 if TYPE_CHECKING:
     from pybroker.replication.fetcher import ReplicaFetcherManager
@@ -75,6 +78,8 @@ class ReplicaManager:
         config = self.topic_config(topic)
         assert self.log_manager is not None
         log = self.log_manager.get_or_create_log(topic.name, state.index, config)
+        if topic.topic_id != ZERO_UUID:
+            log = self._check_topic_id(topic, state.index, log, config)
         key = (topic.name, state.index)
         partition = Partition(
             self.broker_id,
@@ -93,6 +98,31 @@ class ReplicaManager:
         if partition.is_leader and self.on_leadership is not None:
             self.on_leadership(topic.name, state.index, True)
         return partition
+
+    def _check_topic_id(self, topic: TopicInfo, index: int, current: Log, config: LogConfig) -> Log:
+        """``current`` if its ``partition.metadata`` names this topic (recorded now if it names
+        none); a log of an earlier topic with the same name (deleted and created again while
+        this broker was away) is deleted and a fresh one created, to be filled from the leader."""
+        assert self.log_manager is not None
+        try:
+            recorded = read_topic_id(current.dir)
+        except PartitionMetadataError as exc:
+            log.warning("unreadable partition.metadata replaced", topic=topic.name, partition=index, error=str(exc))
+            recorded = None
+        if recorded is not None and recorded != topic.topic_id:
+            log.warning(
+                "log of an earlier topic with this name deleted",
+                topic=topic.name,
+                partition=index,
+                log_topic_id=kafka_uuid_text(recorded),
+                topic_id=kafka_uuid_text(topic.topic_id),
+            )
+            self.log_manager.delete_log(topic.name, index)
+            current = self.log_manager.get_or_create_log(topic.name, index, config)
+            recorded = None
+        if recorded is None:
+            write_topic_id(current.dir, topic.topic_id)
+        return current
 
     def apply_partition(self, topic: TopicInfo, state: PartitionState, zk_version: int) -> None:
         """Take the role the controller gave this broker for one partition (Kafka's

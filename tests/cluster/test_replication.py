@@ -264,6 +264,39 @@ def test_topic_deleted_while_a_replica_is_down_is_removed_when_it_returns(cluste
 
 
 @pytest.mark.timeout(150)
+def test_topic_recreated_while_a_replica_is_down_does_not_get_the_old_records(cluster3: BrokerCluster) -> None:
+    """Deleted and created again under the same name while broker 3 is away: broker 3's old
+    directory has the earlier topic id in its partition.metadata, so it is dropped and the new
+    topic's records are fetched instead of being mixed with the old ones."""
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+    leader = ready_topic(cluster3, "reborn", 1)[0]
+    with cluster3.connect(leader) as sock:  # one batch per record: truncation keeps early ones
+        for i in range(30):
+            assert produce_raw(sock, "reborn", 0, [f"old-{i}".encode()], acks=-1).error_code == 0
+    cluster3.wait_for("broker 3 to hold the old records", lambda: len(log_values(cluster3, 3, "reborn", 0)) == 30, 30)
+    cluster3.kill(3)
+    cluster3.wait_registered({1, 2}, timeout=30)
+    survivors = ",".join(cluster3.brokers[b].bootstrap for b in (1, 2))
+    delete_topic(survivors, "reborn")
+    cluster3.wait_topic_gone("reborn")
+    cluster3.wait_for("/brokers/topics/reborn to go", lambda: cluster3.assignment("reborn") is None, 30)
+    admin = AdminClient({"bootstrap.servers": survivors})
+    new = NewTopic("reborn", 1, replica_assignment=[[1, 2, 3]])
+    admin.create_topics([new], operation_timeout=30)["reborn"].result(30)
+    cluster3.wait_topic_ready("reborn", 1, brokers=(1, 2))
+    produce_all(survivors, "reborn", [b"new"] * 10)
+
+    cluster3.restart(3)
+    cluster3.wait_isr("reborn", 0, [1, 2, 3], timeout=60)
+    new_leader = cluster3.leader("reborn", 0)
+    assert new_leader in (1, 2)
+    on_leader = log_values(cluster3, new_leader, "reborn", 0)
+    assert [v for _, v in on_leader] == [f"new-{i}".encode() for i in range(10)]
+    cluster3.wait_for("broker 3 to hold the new records", lambda: log_values(cluster3, 3, "reborn", 0) == on_leader, 30)
+
+
+@pytest.mark.timeout(150)
 def test_min_insync_replicas_refuses_acks_all_with_two_brokers_down(cluster3: BrokerCluster) -> None:
     topic = "minisr"
     leader = ready_topic(cluster3, topic, min_insync_replicas="2")[0]
