@@ -30,8 +30,13 @@ def own_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return None
     try:
-        return socket.socket(fileno=os.dup(sock.fileno()))
+        fd = os.dup(sock.fileno())
     except OSError:  # out of descriptors: the connection works on without these options
+        return None
+    try:
+        return socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
         return None
 
 
