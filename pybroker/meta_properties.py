@@ -8,19 +8,13 @@ configuration or the cluster is a startup error, so a broker never serves anothe
 
 from __future__ import annotations
 
-import base64
 import os
-import uuid
 from pathlib import Path
 
+from protocol.uuid_text import new_uuid_text
 from pybroker.config import ConfigError, parse_properties
 
 FILE_NAME = "meta.properties"
-
-
-def new_cluster_id() -> str:
-    """A random cluster id in Kafka's format: a UUID as 22 characters of URL-safe base64."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def read(log_dir: Path) -> dict[str, str] | None:
@@ -61,7 +55,7 @@ def ensure(log_dirs: list[Path], broker_id: int, cluster_id: str | None) -> tupl
     elif ids and broker_id not in ids:
         raise ConfigError(f"broker.id={broker_id} does not match broker.id={ids.pop()} stored in {FILE_NAME}")
     if cluster_id is None:
-        cluster_id = clusters.pop() if clusters else new_cluster_id()
+        cluster_id = clusters.pop() if clusters else new_uuid_text()
     elif clusters and cluster_id not in clusters:
         raise ConfigError(f"cluster id {cluster_id} does not match {clusters.pop()} stored in {FILE_NAME}")
     for d, meta in found:

@@ -14,11 +14,11 @@ ids has no file and takes the id of the topic that opens it.
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
 from pathlib import Path
 
+from protocol.uuid_text import parse_uuid_text, uuid_text
 from storage.checkpoint import write_atomically
 
 PARTITION_METADATA_FILE = "partition.metadata"
@@ -28,10 +28,6 @@ _SEPARATOR = re.compile(r":\s+")  # Kafka's reader splits each line on this
 
 class PartitionMetadataError(ValueError):
     """The file exists but is not a version-0 ``partition.metadata``."""
-
-
-def kafka_uuid_text(value: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(value.bytes).decode("ascii").rstrip("=")
 
 
 def read_topic_id(directory: Path) -> uuid.UUID | None:
@@ -45,12 +41,11 @@ def read_topic_id(directory: Path) -> uuid.UUID | None:
         raise PartitionMetadataError(f"unreadable {directory / PARTITION_METADATA_FILE}: {text[:100]!r}")
     encoded = fields["topic_id"].strip()
     try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        return uuid.UUID(bytes=raw)
+        return parse_uuid_text(encoded)
     except ValueError as exc:
         raise PartitionMetadataError(f"bad topic id {encoded!r} in {directory / PARTITION_METADATA_FILE}") from exc
 
 
 def write_topic_id(directory: Path, topic_id: uuid.UUID) -> None:
-    text = f"version: {VERSION}\ntopic_id: {kafka_uuid_text(topic_id)}"
+    text = f"version: {VERSION}\ntopic_id: {uuid_text(topic_id)}"
     write_atomically(directory / PARTITION_METADATA_FILE, text.encode("utf-8"))

@@ -58,6 +58,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from protocol.error_codes import ErrorCode
+from protocol.uuid_text import new_uuid_text
 from pybroker.cluster import leader_election as E
 from pybroker.cluster import zk_layout as L
 from pybroker.cluster.assignment import dead_replicas_error, replica_list_error
@@ -468,7 +469,7 @@ class Controller:
             return False
         assignment, _ = got
         if assignment.topic_id is None:
-            topic_id = L.new_uuid_base64()
+            topic_id = new_uuid_text()
             written = await self._write_topic(
                 topic, lambda cur: dataclasses.replace(cur, topic_id=cur.topic_id or topic_id), "set topic id"
             )

@@ -20,12 +20,12 @@ no longer keep current. Owned by the event loop.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
+from protocol.uuid_text import parse_uuid_text
 from pybroker.cluster import zk_layout
 from pybroker.cluster.zk_client import (
     NoNodeError,
@@ -53,7 +53,7 @@ def decode_topic_id(name: str, text: str | None) -> uuid.UUID:
     from its name, the same on every broker."""
     if text:
         with contextlib.suppress(ValueError):
-            return uuid.UUID(bytes=base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            return parse_uuid_text(text)
     return uuid.uuid5(uuid.NAMESPACE_URL, f"pybroker-topic:{name}")
 
 

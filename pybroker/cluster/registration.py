@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from protocol.uuid_text import new_uuid_text
 from pybroker import meta_properties
 from pybroker.cluster import zk_layout as L
 from pybroker.cluster.zk_client import (
@@ -79,7 +80,7 @@ async def get_or_create_cluster_id(zk: ZkClient, proposed: str | None = None) ->
     got = await zk.get_or_none(L.CLUSTER_ID)
     if got is not None:
         return L.decode_cluster_id(got[0])
-    cluster_id = proposed or L.new_uuid_base64()
+    cluster_id = proposed or new_uuid_text()
     try:
         await zk.create(L.CLUSTER_ID, L.encode_cluster_id(cluster_id), makepath=True)
         log.info("created cluster id", cluster_id=cluster_id)

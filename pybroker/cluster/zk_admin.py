@@ -28,6 +28,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 
 from protocol.error_codes import ErrorCode
+from protocol.uuid_text import new_uuid_text
 from pybroker.cluster import zk_layout as L
 from pybroker.cluster.assignment import (
     BrokerMetadata,
@@ -130,7 +131,7 @@ class ZkAdmin:
             replicas = assign_replicas_to_brokers(brokers, partitions, rf)
         await self._validate_topic_create(name, replicas)
         validate_topic_configs(configs)
-        result = L.TopicAssignment(partitions=replicas, topic_id=L.new_uuid_base64())
+        result = L.TopicAssignment(partitions=replicas, topic_id=new_uuid_text())
         if validate_only:
             return result
         config = {k: v for k, v in configs.items() if v is not None}

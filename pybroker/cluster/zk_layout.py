@@ -42,10 +42,8 @@ version 1 (and the pre-JSON bare broker id), topic assignments 1-2.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,11 +177,6 @@ def _int_list(value: Any, what: str) -> list[int]:
 
 
 # -- /cluster/id -----------------------------------------------------------------------------
-
-
-def new_uuid_base64() -> str:
-    """A random UUID in Kafka's text form (``Uuid.toString``): 22 chars of URL-safe base64."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def encode_cluster_id(cluster_id: str) -> bytes:

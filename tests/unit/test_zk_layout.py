@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocol.uuid_text import new_uuid_text
 from pybroker.cluster import zk_layout as L
 from pybroker.cluster.zk_client import parse_connect
 
@@ -55,7 +56,7 @@ def test_cluster_id() -> None:
     data = L.encode_cluster_id("Wp5xZ3a9Qk2k8f0JqkXc5A")
     assert data == b'{"version":"1","id":"Wp5xZ3a9Qk2k8f0JqkXc5A"}'
     assert L.decode_cluster_id(data) == "Wp5xZ3a9Qk2k8f0JqkXc5A"
-    new = L.new_uuid_base64()
+    new = new_uuid_text()
     assert len(new) == 22 and "=" not in new
     with pytest.raises(L.ZkDataError):
         L.decode_cluster_id(b'{"version":"1"}')
@@ -229,7 +230,7 @@ def test_broker_roundtrip_property(broker_id: int, host: str, port: int, ts: int
 
 @given(
     st.dictionaries(st.integers(0, 1000), st.lists(_ids, min_size=1, max_size=5), max_size=20),
-    st.none() | st.just(L.new_uuid_base64()),
+    st.none() | st.just(new_uuid_text()),
 )
 def test_topic_roundtrip_property(partitions: dict[int, list[int]], topic_id: str | None) -> None:
     back = L.decode_topic("t", L.encode_topic(L.TopicAssignment(partitions, topic_id)))
