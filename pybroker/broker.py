@@ -351,6 +351,7 @@ class Broker:
             return
         config = self.config
         broker_epoch = sync.broker_epochs.get(self.broker_id, -1)
+        self.replica_manager.stop_following()
         for attempt in range(config.get("controlled.shutdown.max.retries")):
             if attempt:
                 await asyncio.sleep(config.get("controlled.shutdown.retry.backoff.ms") / 1000)

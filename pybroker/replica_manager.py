@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from protocol.error_codes import ErrorCode
 from protocol.primitives import ZERO_UUID
+from protocol.uuid_text import uuid_text
 from pybroker.logging import get_logger
 from pybroker.metadata import INTERNAL_TOPICS, MetadataCache, PartitionState, TopicInfo
 from pybroker.partition import AppendResult, IsrWriter, Partition
@@ -30,7 +31,7 @@ from storage.config import LogConfig
 from storage.errors import OffsetOutOfRangeError
 from storage.log import Log
 from storage.log_manager import LogManager
-from storage.partition_metadata import PartitionMetadataError, kafka_uuid_text, read_topic_id, write_topic_id
+from storage.partition_metadata import PartitionMetadataError, read_topic_id, write_topic_id
 
 if TYPE_CHECKING:
     from pybroker.replication.fetcher import ReplicaFetcherManager
@@ -65,6 +66,7 @@ class ReplicaManager:
         self.fetchers: ReplicaFetcherManager | None = None  # ZooKeeper cluster: follower fetching
         # called with (topic, partition, leads) when this broker starts or stops leading a partition
         self.on_leadership: Callable[[str, int, bool], None] | None = None
+        self.leaving = False  # in controlled shutdown: no longer follows (see stop_following)
 
     # -- hosting -----------------------------------------------------------------------------
 
@@ -114,8 +116,8 @@ class ReplicaManager:
                 "log of an earlier topic with this name deleted",
                 topic=topic.name,
                 partition=index,
-                log_topic_id=kafka_uuid_text(recorded),
-                topic_id=kafka_uuid_text(topic.topic_id),
+                log_topic_id=uuid_text(recorded),
+                topic_id=uuid_text(topic.topic_id),
             )
             self.log_manager.delete_log(topic.name, index)
             current = self.log_manager.get_or_create_log(topic.name, index, config)
@@ -160,10 +162,19 @@ class ReplicaManager:
                 self.on_leadership(topic.name, state.index, False)
         self._wake(key)
 
+    def stop_following(self) -> None:
+        """Controlled shutdown: follow no leader from now on, so that no leader puts this broker
+        back into an ISR the controller is taking it out of (Kafka's controller stops the
+        leaving broker's replicas with StopReplica for the same reason)."""
+        self.leaving = True
+        if self.fetchers is not None:
+            for key in self.partitions:
+                self.fetchers.remove(key)
+
     def _follow(self, partition: Partition) -> None:
         if self.fetchers is None:
             return
-        if partition.state.leader >= 0:
+        if partition.state.leader >= 0 and not self.leaving:
             self.fetchers.add(partition)
         else:
             self.fetchers.remove(partition.key)
