@@ -27,15 +27,24 @@ the ``--repeat`` measured pairs (default 9) of acks_all_rf3 / acks1_standalone r
 second, so drift in the machine's speed between pairs cancels out; the target is >= 0.5. The
 per-leg figures are medians, ``runs`` lists every measured run and ``pair_ratios`` every ratio.
 
+Each run also records the CPU seconds it cost: ``client_cpu_s`` (this process: the producer's
+Python loop and librdkafka's threads) and ``brokers_cpu_s`` (every broker process of the leg),
+from the first ``produce()`` call's setup to the last acknowledgement. ``cpu_ratio`` is the median
+over the pairs of standalone CPU / cluster CPU. When both legs keep every core busy (``cpus``
+says how many there are) the throughput ratio can be no higher than ``cpu_ratio``: the two
+figures side by side tell a CPU-bound cluster leg from one that waits.
+
 Run (about a minute at the defaults)::
 
     python bench/replication.py [--records 200000] [--partitions 1] [--repeat 9] [--warmup 1] [--phase-timeout 120]
 
 Prints one JSON line::
 
-    {"bench": "replication", "records": N, "record_bytes": 1024, "partitions": P, "client": {...},
-     "acks1_standalone": {"produce_mb_s": .., "produce_records_s": .., "produce_s": .., "runs": [..]},
-     "acks_all_rf3": {...}, "pair_ratios": [..], "ratio": R, "target": 0.5, "elapsed_s": T}
+    {"bench": "replication", "records": N, "record_bytes": 1024, "partitions": P, "cpus": K,
+     "client": {...}, "acks1_standalone": {"produce_mb_s": .., "produce_records_s": ..,
+     "produce_s": .., "client_cpu_s": .., "brokers_cpu_s": .., "runs": [..]},
+     "acks_all_rf3": {...}, "pair_ratios": [..], "ratio": R, "cpu_ratio": C, "target": 0.5,
+     "elapsed_s": T}
 
 If a run fails the line has ``"error": "..."`` and ``"ratio": null`` instead, and the exit
 status is 1.
@@ -122,6 +131,18 @@ def wait_deleted(brokers: list[PyBroker], topic: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
+def _client_cpu() -> float:
+    """CPU seconds of this process (the producer's Python thread and librdkafka's threads)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def _process_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Deployment:
     """One side of the comparison: brokers (and ZooKeeper) that stay up for every run."""
 
@@ -160,16 +181,24 @@ class Deployment:
         create_topic(self.bootstrap, topic, args.partitions, self.rf, {"min.insync.replicas": "2"} if self.rf > 1 else {})
         if self.zk is not None:
             wait_full_isr(self.zk, topic, args.partitions, self.rf, 60)
+        client_before, brokers_before = _client_cpu(), self.brokers_cpu()
         seconds = produce(
             self.bootstrap, topic, args.records, RECORD_BYTES, args.phase_timeout, {"acks": self.acks}, args.partitions
         )
+        client_cpu, brokers_cpu = _client_cpu() - client_before, self.brokers_cpu() - brokers_before
         delete_topic(self.bootstrap, topic)
         wait_deleted(self.brokers, topic, 60)
         return {
             "produce_mb_s": round(args.records * RECORD_BYTES / 1e6 / seconds, 2),
             "produce_records_s": round(args.records / seconds),
             "produce_s": round(seconds, 3),
+            "client_cpu_s": round(client_cpu, 3),
+            "brokers_cpu_s": round(brokers_cpu, 3),
         }
+
+    def brokers_cpu(self) -> float:
+        """CPU seconds (user + system) the brokers have used so far."""
+        return sum(_process_cpu(b.proc.pid) for b in self.brokers if b.proc is not None)
 
     def stop(self) -> None:
         if self.zk is not None:
@@ -182,9 +211,13 @@ class Deployment:
             self.zk_server.stop()
 
 
+def _cpu(run: dict[str, Any]) -> float:
+    return float(run["client_cpu_s"] + run["brokers_cpu_s"])
+
+
 def summary(deployment: Deployment, runs: list[dict[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {"command": deployment.brokers[0].command}
-    for key in ("produce_mb_s", "produce_records_s", "produce_s"):
+    for key in ("produce_mb_s", "produce_records_s", "produce_s", "client_cpu_s", "brokers_cpu_s"):
         result[key] = statistics.median(run[key] for run in runs)
     result["acks"] = deployment.acks
     result["replication_factor"] = deployment.rf
@@ -201,6 +234,7 @@ def compare(args: argparse.Namespace, result: dict[str, Any]) -> bool:
         cluster.start()
         runs: dict[str, list[dict[str, Any]]] = {"single": [], "cluster": []}
         ratios: list[float] = []
+        cpu_ratios: list[float] = []
         for i in range(args.warmup + args.repeat):
             order = (single, cluster) if i % 2 == 0 else (cluster, single)
             pair = {d.name: d.run(args, str(i)) for d in order}
@@ -209,10 +243,12 @@ def compare(args: argparse.Namespace, result: dict[str, Any]) -> bool:
             runs["single"].append(pair["acks1"])
             runs["cluster"].append(pair["acksall"])
             ratios.append(pair["acksall"]["produce_records_s"] / pair["acks1"]["produce_records_s"])
+            cpu_ratios.append(_cpu(pair["acks1"]) / _cpu(pair["acksall"]))
         result["acks1_standalone"] = summary(single, runs["single"])
         result["acks_all_rf3"] = summary(cluster, runs["cluster"])
         result["pair_ratios"] = [round(r, 3) for r in ratios]
         result["ratio"] = round(statistics.median(ratios), 3)
+        result["cpu_ratio"] = round(statistics.median(cpu_ratios), 3)
         return True
     except Exception as exc:
         result["error"] = str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}"
@@ -241,6 +277,7 @@ def main() -> None:
         "records": args.records,
         "record_bytes": RECORD_BYTES,
         "partitions": args.partitions,
+        "cpus": os.cpu_count(),
         "client": {
             "confluent_kafka": importlib.metadata.version("confluent-kafka"),
             "librdkafka": confluent_kafka.libversion()[0],
