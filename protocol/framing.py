@@ -75,8 +75,11 @@ class FrameReader:
 
     __slots__ = ("_direct", "_error", "_filled", "_frame", "_head", "_ready", "_scratch", "max_size")
 
-    SCRATCH_BYTES = 1 << 18
     DIRECT_MIN = 1 << 16  # read straight into a frame when at least this much of it is missing
+    # Between frames a read goes to the scratch buffer, and whatever of a large frame it took
+    # is copied once more into the frame; DIRECT_MIN bounds that to 64 KiB per frame (a fetch
+    # response arrives whole, so a larger scratch would double-copy that much more of it).
+    SCRATCH_BYTES = DIRECT_MIN
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
