@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from protocol.messages.controlled_shutdown_request import ControlledShutdownRequest
@@ -75,6 +76,8 @@ class Broker:
         self.replica_manager = ReplicaManager(self.broker_id, self.metadata, self.topic_config)
         self.group_coordinator = GroupCoordinatorService(self)  # group coordinator: groups and offsets
         self._tasks: list[asyncio.Task[None]] = []
+        # fsyncs and checkpoint writes of storage's periodic duties, one at a time, off the loop
+        self._storage_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage-io")
         self.topic_admin: TopicAdmin = StandaloneTopicAdmin(self.controller, self.replica_manager)
         self.zk_membership: ZkClusterMembership | None = None  # set when zookeeper.connect is
         self.zk_sync: ZkMetadataSync | None = None  # the cluster state mirror (ZooKeeper mode)
@@ -140,9 +143,14 @@ class Broker:
         return self.topic_config(topic) if topic is not None else self.log_defaults
 
     async def _tick(self) -> None:
-        """Storage's periodic duties (retention, flushes, checkpoints) when they are due."""
+        """Storage's periodic duties (retention, flushes, checkpoints) when they are due; the
+        disk waits (fsync of rolled segments, checkpoint files) run in the storage-io thread
+        while the event loop serves requests, then their results are committed here."""
         assert self.log_manager is not None
-        self.log_manager.tick()
+        io = self.log_manager.tick_io()
+        if io:
+            await asyncio.get_running_loop().run_in_executor(self._storage_io, io.run)
+        io.commit()
 
     async def _shrink_isr(self) -> None:
         self.replica_manager.maybe_shrink_isr(self.config.get("replica.lag.time.max.ms"))
@@ -404,6 +412,8 @@ class Broker:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # a tick's disk work may still run in its thread: let it end before the logs close
+        await asyncio.get_running_loop().run_in_executor(None, self._storage_io.shutdown)
         self.replica_manager.close()
         if self.log_manager is not None:
             self.log_manager.close()

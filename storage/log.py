@@ -30,8 +30,10 @@ Rolling follows Kafka: before an append, a new segment starts when the active on
 ``segment.bytes``, is older than ``segment.ms`` minus its jitter (by record timestamps if the
 segment has any, else by the injected clock), has a full index, or cannot represent the append's
 offsets relative to its base.  The rolled segment's fsync is deferred (Kafka flushes it in the
-background): :meth:`Log.flush_pending` — called by :class:`~storage.log_manager.LogManager.tick` —
-fsyncs it and advances the recovery point.
+background): :meth:`Log.plan_flush` — called by :class:`~storage.log_manager.LogManager` — takes
+what is due under the lock and returns a :class:`PendingFlush`, whose fsyncs run in whatever
+thread the caller picks, without the lock, and whose commit then advances the recovery point.
+:meth:`Log.flush` fsyncs up to a given offset at once, in the calling thread.
 
 Reading
 =======
@@ -86,7 +88,7 @@ from storage.errors import (
     UnexpectedAppendOffsetError,
 )
 from storage.file_cache import OpenFileCache
-from storage.file_slice import FileSlice
+from storage.file_slice import FileSlice, SegmentFile
 from storage.leader_epoch import LeaderEpochFileCache
 from storage.log_loader import create_segment, load_segments
 from storage.segment import LogSegment, RollParams, TimestampAndOffset
@@ -102,6 +104,7 @@ __all__ = [
     "FetchDataInfo",
     "Log",
     "OffsetOutOfRangeError",
+    "PendingFlush",
     "RecordBatchTooLargeError",
     "RecordTooLargeError",
     "TimestampAndOffset",
@@ -178,6 +181,48 @@ class FetchDataInfo:
         return self.records.size if self.records is not None else 0
 
 
+@dataclass(slots=True)
+class PendingFlush:
+    """fsyncs of one log that make ``[recovery point, offset)`` durable, planned under the log
+    lock by :meth:`Log.plan_flush`.
+
+    :meth:`run` does the I/O, in any thread and without the log lock, so appends and reads go
+    on meanwhile; files renamed or removed since (retention, truncation) are skipped, as their
+    data is gone from the log anyway. :meth:`commit` then advances the recovery point, unless
+    the log was truncated or closed in between (its recovery point was reset then, and the
+    planned offset may no longer exist).
+    """
+
+    log: Log
+    offset: int
+    now: int
+    generation: int  # the log's truncation count when planned
+    files: list[SegmentFile]
+    index_paths: list[Path]
+    directory: Path | None  # new segment files to make durable in the directory
+
+    def run(self) -> None:
+        for file in self.files:
+            file.fsync()
+        for path in self.index_paths:
+            with contextlib.suppress(FileNotFoundError):
+                _fsync_path(path)
+        if self.directory is not None:
+            with contextlib.suppress(FileNotFoundError):
+                fsync_dir(self.directory)
+
+    def commit(self) -> None:
+        self.log._commit_flush(self)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def partition_dir_name(topic: str, partition: int) -> str:
     return f"{topic}-{partition}"
 
@@ -243,6 +288,7 @@ class Log:
         self._leo = loaded.log_end_offset
         self._pending_flush_offset = self._recovery_point
         self._last_flush_ms = now
+        self._truncations = 0  # bumped whenever the recovery point may move down
         self._pending_deletes: list[tuple[int, LogSegment]] = []
         hw = self._log_start_offset if high_watermark is None else high_watermark
         self._hw = min(max(hw, self._log_start_offset), self._leo)
@@ -980,6 +1026,7 @@ class Log:
             self._leo = active.read_next_offset()
             self._epochs().truncate_from_end(self._leo)
             self._log_start_offset = min(self._log_start_offset, self._leo)
+            self._truncations += 1
             self._recovery_point = min(self._recovery_point, self._leo)
             self._pending_flush_offset = min(self._pending_flush_offset, self._leo)
             if self._hw > self._leo:
@@ -1008,6 +1055,7 @@ class Log:
         self._leo = new_offset
         self._epochs().clear()
         self._log_start_offset = new_offset
+        self._truncations += 1
         self._recovery_point = new_offset
         self._pending_flush_offset = new_offset
         self._hw = new_offset
@@ -1026,35 +1074,59 @@ class Log:
             offset = self._leo if up_to is None else min(up_to, self._leo)
             self._flush_locked(offset, self._now(now_ms))
 
-    def flush_pending(self, now_ms: int | None = None) -> None:
-        """The deferred flush of rolled segments (Kafka's background flush after a roll)."""
-        with self._lock:
-            if self._closed:
-                return
-            if self._pending_flush_offset > self._recovery_point:
-                self._flush_locked(min(self._pending_flush_offset, self._leo), self._now(now_ms))
-
-    def flush_if_due(self, now_ms: int | None = None) -> bool:
-        """Flush when ``flush.ms`` has passed since the last flush (``log.flush.scheduler``)."""
+    def plan_flush(self, now_ms: int | None = None, *, scheduled: bool = False) -> PendingFlush | None:
+        """The fsyncs due now, to be run outside the lock (see :class:`PendingFlush`): segments
+        rolled since the last flush (Kafka's background flush after a roll) and, when
+        ``scheduled`` (``log.flush.scheduler.interval.ms``), the whole log if ``flush.ms`` has
+        passed since its last flush. None if nothing is due."""
         now = self._now(now_ms)
         with self._lock:
-            if self._closed or now - self._last_flush_ms < self.config.flush_ms:
-                return False
-            self._flush_locked(self._leo, now)
-            return True
+            if self._closed:
+                return None
+            offset = self._recovery_point
+            if self._pending_flush_offset > offset:
+                offset = min(self._pending_flush_offset, self._leo)
+            if scheduled and now - self._last_flush_ms >= self.config.flush_ms:
+                offset = self._leo
+            if offset <= self._recovery_point:
+                return None
+            files: list[SegmentFile] = []
+            index_paths: list[Path] = []
+            new_segments = False
+            for segment in self._segments_to_flush(offset):
+                targets = segment.sync_targets()
+                if targets is not None:
+                    files.append(targets[0])
+                    index_paths.extend(targets[1])
+                new_segments = new_segments or segment.base_offset >= self._recovery_point
+            return PendingFlush(
+                self, offset, now, self._truncations, files, index_paths, self.dir if new_segments else None
+            )
+
+    def _commit_flush(self, flush: PendingFlush) -> None:
+        with self._lock:
+            if self._closed or flush.generation != self._truncations:
+                return
+            if flush.offset > self._recovery_point:
+                self._recovery_point = min(flush.offset, self._leo)
+                self._last_flush_ms = flush.now
+
+    def _segments_to_flush(self, offset: int) -> list[LogSegment]:
+        """The segments holding offsets in ``[recovery point, offset)``."""
+        out = []
+        i = max(self._floor_index(self._recovery_point), 0)
+        while i < len(self._segments) and self._segments[i].base_offset < offset:
+            out.append(self._segments[i])
+            i += 1
+        return out
 
     def _flush_locked(self, offset: int, now: int) -> None:
         if offset <= self._recovery_point:
             return
-        start = self._recovery_point
         new_segments = False
-        i = max(self._floor_index(start), 0)
-        while i < len(self._segments) and self._segments[i].base_offset < offset:
-            segment = self._segments[i]
+        for segment in self._segments_to_flush(offset):
             segment.flush()
-            if segment.base_offset >= start:
-                new_segments = True
-            i += 1
+            new_segments = new_segments or segment.base_offset >= self._recovery_point
         if new_segments:
             fsync_dir(self.dir)
         self._recovery_point = offset

@@ -20,14 +20,17 @@ start the marker is read and *deleted* before any log is used, so a crash at any
 means an unclean start: the logs of that dir are then recovered from their checkpointed
 recovery points (from offset 0 where a checkpoint is missing or unreadable).
 
-Scheduling is the caller's: storage starts no threads.  The broker calls :meth:`LogManager.tick`
-periodically (e.g. every second, in an executor) and it runs whatever is due, with Kafka's
+Scheduling is the caller's: storage starts no threads.  The broker calls
+:meth:`LogManager.tick_io` periodically (every second) on its event loop, runs the returned
+:class:`StorageIO` (the fsyncs and checkpoint writes) in a thread of its own and commits it back
+on the loop; :meth:`LogManager.tick` does all three at once.  What is due follows Kafka's
 intervals: deferred flushes of rolled segments (every tick), ``flush.ms`` flushes
 (``log.flush.scheduler.interval.ms``), retention (``log.retention.check.interval.ms``, then
 ``.deleted`` files older than ``file.delete.delay.ms`` are removed), the recovery-point and
 log-start-offset checkpoints (``log.flush.offset.checkpoint.interval.ms``,
 ``log.flush.start.offset.checkpoint.interval.ms``) and the high-watermark checkpoint
-(``replica.high.watermark.checkpoint.interval.ms``).  Each duty is also a public method.
+(``replica.high.watermark.checkpoint.interval.ms``).  Retention and the checkpoints are also
+public methods (:meth:`LogManager.cleanup_logs`, :meth:`LogManager.checkpoint`).
 
 Open files: all logs share one :class:`~storage.file_cache.OpenFileCache` bounding the
 descriptors of inactive segments (``max_open_files``, default 1024 — not a Kafka setting).
@@ -55,7 +58,7 @@ from storage.checkpoint import CheckpointFormatError, OffsetCheckpointFile, Topi
 from storage.clock import Clock, system_clock_ms
 from storage.config import LONG_MAX, LogConfig
 from storage.file_cache import DEFAULT_MAX_OPEN_FILES, OpenFileCache
-from storage.log import Log, parse_topic_partition, partition_dir_name
+from storage.log import Log, PendingFlush, parse_topic_partition, partition_dir_name
 
 __all__ = [
     "CLEAN_SHUTDOWN_FILE",
@@ -65,6 +68,7 @@ __all__ = [
     "RECOVERY_POINT_CHECKPOINT_FILE",
     "LogDirLockedError",
     "LogManager",
+    "StorageIO",
 ]
 
 CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
@@ -101,6 +105,32 @@ def _read_checkpoint(directory: Path, name: str) -> dict[TopicPartition, int]:
     except CheckpointFormatError as exc:
         _log.error("ignoring %s: %s", directory / name, exc)
         return {}
+
+
+@dataclass(slots=True)
+class StorageIO:
+    """Disk waits a :meth:`LogManager.tick_io` left to the caller: :meth:`run` in any thread (it
+    touches no log state; checkpoint writes hold the manager lock, so they never interleave with
+    another writer of the same files), then :meth:`commit` where the logs are used."""
+
+    flushes: list[PendingFlush]
+    checkpoint_writes: list[tuple[OffsetCheckpointFile, dict[TopicPartition, int]]]
+    lock: threading.RLock
+
+    def __bool__(self) -> bool:
+        return bool(self.flushes or self.checkpoint_writes)
+
+    def run(self) -> None:
+        for flush in self.flushes:
+            flush.run()
+        if self.checkpoint_writes:
+            with self.lock:
+                for file, offsets in self.checkpoint_writes:
+                    file.write(offsets)
+
+    def commit(self) -> None:
+        for flush in self.flushes:
+            flush.commit()
 
 
 class LogManager:
@@ -401,19 +431,15 @@ class LogManager:
             log.purge_deleted_segments(now)
         return deleted
 
-    def flush_pending(self, now_ms: int | None = None) -> None:
-        """fsync segments rolled since the last call (advances recovery points)."""
-        now = self._now(now_ms)
-        for log in self.all_logs():
-            log.flush_pending(now)
-
-    def flush_dirty_logs(self, now_ms: int | None = None) -> None:
-        """Flush the logs whose ``flush.ms`` has passed since their last flush."""
-        now = self._now(now_ms)
-        for log in self.all_logs():
-            log.flush_if_due(now)
-
     def _write_checkpoints_for(self, state: _LogDir, which: Sequence[str] = ("recovery", "start", "hw")) -> None:
+        for file, offsets in self._checkpoint_contents(state, which):
+            file.write(offsets)
+
+    def _checkpoint_contents(
+        self, state: _LogDir, which: Sequence[str]
+    ) -> list[tuple[OffsetCheckpointFile, dict[TopicPartition, int]]]:
+        """The offsets each checkpoint file of ``state`` is to hold now (remembered in ``state``)."""
+        out: list[tuple[OffsetCheckpointFile, dict[TopicPartition, int]]] = []
         logs = [(tp, log) for tp, log in self._logs.items() if self._log_dir_of[tp] == state.path]
         loaded = {tp for tp, _ in logs}
         # entries of partitions not loaded (lazy loading) are kept while their directory exists
@@ -427,7 +453,7 @@ class LogManager:
             points = {tp: off for tp, off in state.recovery_points.items() if tp in on_disk}
             points.update({tp: log.recovery_point for tp, log in logs})
             state.recovery_points = points
-            state.checkpoint(RECOVERY_POINT_CHECKPOINT_FILE).write(points)
+            out.append((state.checkpoint(RECOVERY_POINT_CHECKPOINT_FILE), points))
         if "start" in which:
             starts = {tp: off for tp, off in state.log_start_offsets.items() if tp in on_disk}
             for tp, log in logs:
@@ -436,12 +462,13 @@ class LogManager:
                 else:
                     starts.pop(tp, None)
             state.log_start_offsets = starts
-            state.checkpoint(LOG_START_OFFSET_CHECKPOINT_FILE).write(starts)
+            out.append((state.checkpoint(LOG_START_OFFSET_CHECKPOINT_FILE), starts))
         if "hw" in which:
             hws = {tp: off for tp, off in state.high_watermarks.items() if tp in on_disk}
             hws.update({tp: log.high_watermark for tp, log in logs})
             state.high_watermarks = hws
-            state.checkpoint(HIGH_WATERMARK_CHECKPOINT_FILE).write(hws)
+            out.append((state.checkpoint(HIGH_WATERMARK_CHECKPOINT_FILE), hws))
+        return out
 
     def checkpoint(self) -> None:
         """Write all three checkpoint files of every log dir now."""
@@ -465,22 +492,44 @@ class LogManager:
                 self._write_checkpoints_for(state, ("hw",))
 
     def tick(self, now_ms: int | None = None) -> None:
-        """Run every periodic duty that is due (see the module docstring)."""
+        """Run every periodic duty that is due (see the module docstring), all in this thread."""
+        io = self.tick_io(now_ms)
+        io.run()
+        io.commit()
+
+    def tick_io(self, now_ms: int | None = None) -> StorageIO:
+        """The periodic duties that are due, split for an event loop: retention runs now (it only
+        renames and removes files); the fsyncs of due flushes and the checkpoint writes come back
+        as a :class:`StorageIO` to run in another thread and commit afterwards. The checkpoints
+        record the recovery points from before this tick's flushes (conservative: the next
+        checkpoint records them)."""
         now = self._now(now_ms)
         if self._closed:
-            return
-        self.flush_pending(now)
+            return StorageIO([], [], self._lock)
         due = self._due
-        if due("flush", self.flush_scheduler_interval_ms, now):
-            self.flush_dirty_logs(now)
+        scheduled = due("flush", self.flush_scheduler_interval_ms, now)
+        flushes = [
+            plan
+            for log in self.all_logs()
+            if (plan := log.plan_flush(now, scheduled=scheduled)) is not None
+        ]
         if due("retention", self.retention_check_interval_ms, now):
             self.cleanup_logs(now)
-        if due("recovery", self.flush_checkpoint_interval_ms, now):
-            self.checkpoint_recovery_points()
-        if due("start", self.flush_start_offset_checkpoint_interval_ms, now):
-            self.checkpoint_log_start_offsets()
-        if due("hw", self.high_watermark_checkpoint_interval_ms, now):
-            self.checkpoint_high_watermarks()
+        which = [
+            name
+            for name, interval in (
+                ("recovery", self.flush_checkpoint_interval_ms),
+                ("start", self.flush_start_offset_checkpoint_interval_ms),
+                ("hw", self.high_watermark_checkpoint_interval_ms),
+            )
+            if due(name, interval, now)
+        ]
+        writes = []
+        if which:
+            with self._lock:
+                for state in self._dirs:
+                    writes.extend(self._checkpoint_contents(state, which))
+        return StorageIO(flushes, writes, self._lock)
 
     def _due(self, name: str, interval: int, now: int) -> bool:
         if now - self._last_run[name] >= interval:

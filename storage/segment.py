@@ -722,6 +722,15 @@ class LogSegment:
         self.offset_index.flush()
         self.time_index.flush()
 
+    def sync_targets(self) -> tuple[SegmentFile, tuple[Path, Path]] | None:
+        """What :meth:`flush` covers, for an fsync outside the log lock: the open log file (the
+        reference keeps its descriptor valid whatever happens to the segment meanwhile) and the
+        index paths (an fsync of the file also writes pages dirtied through its mmap). None
+        once the segment is deleted."""
+        if self._deleted:
+            return None
+        return self._log_file(), (self.offset_index.path, self.time_index.path)
+
     def close(self) -> None:
         """Persist the max timestamp (active), trim and unmap the indexes, drop the file."""
         if self._active and not self._deleted:

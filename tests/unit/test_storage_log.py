@@ -4,6 +4,7 @@ offsets by timestamp, truncation."""
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from storage.errors import (
     RecordTooLargeError,
     UnexpectedAppendOffsetError,
 )
+from storage.file_slice import SegmentFile
 from storage.log import Log
 from tests.unit.test_storage_support import batch, follower_batch, full_scan, headers_of, records_of
 
@@ -289,10 +291,57 @@ def test_rolled_segment_is_flushed_later(tmp_path: Path) -> None:
     for _ in range(5):
         log.append_as_leader(batch(1, value_size=60), 0)
     assert log.num_segments > 1 and log.recovery_point == 0
-    log.flush_pending()
+    plan = log.plan_flush()
+    assert plan is not None
+    plan.run()
+    plan.commit()
     assert log.recovery_point == log.active_segment.base_offset
     log.flush()
     assert log.recovery_point == log.log_end_offset
+
+
+def test_planned_flush_runs_outside_the_log_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rolled segment's fsync (plan_flush, then run in another thread) lets appends go on
+    meanwhile; the recovery point moves only when the flush is committed."""
+    log = open_log(tmp_path, LogConfig(segment_bytes=200, segment_index_bytes=4096))
+    for _ in range(5):
+        log.append_as_leader(batch(1, value_size=60), 0)
+    rolled_to = log.active_segment.base_offset
+    plan = log.plan_flush()
+    assert plan is not None and plan.offset == rolled_to and log.recovery_point == 0
+    appended = threading.Event()
+    fsynced: list[bool] = []
+    real_fsync = SegmentFile.fsync
+
+    def fsync(self: SegmentFile) -> None:
+        fsynced.append(appended.wait(10))  # the append below needs the log lock
+        real_fsync(self)
+
+    monkeypatch.setattr(SegmentFile, "fsync", fsync)
+    worker = threading.Thread(target=plan.run)
+    worker.start()
+    log.append_as_leader(batch(1, value_size=60), 0)
+    appended.set()
+    worker.join(20)
+    assert not worker.is_alive() and fsynced and all(fsynced)
+    assert log.recovery_point == 0
+    plan.commit()
+    assert log.recovery_point == rolled_to
+
+
+def test_flush_planned_before_a_truncation_is_not_committed(tmp_path: Path) -> None:
+    """Offsets truncated and written again while a flush ran were not part of that fsync."""
+    log = open_log(tmp_path, LogConfig(segment_bytes=200, segment_index_bytes=4096))
+    for _ in range(5):
+        log.append_as_leader(batch(1, value_size=60), 0)
+    plan = log.plan_flush()
+    assert plan is not None and plan.offset >= 2
+    log.truncate_to(1)
+    for _ in range(5):
+        log.append_as_leader(batch(1, value_size=60), 0)
+    plan.run()  # the truncated segments' files were renamed meanwhile: skipped, no error
+    plan.commit()
+    assert log.recovery_point <= 1
 
 
 def test_flush_messages_policy(tmp_path: Path) -> None:

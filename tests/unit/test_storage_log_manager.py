@@ -197,6 +197,28 @@ def test_tick_runs_due_duties(tmp_path: Path) -> None:
     manager.close()
 
 
+def test_scheduled_flush_after_flush_ms(tmp_path: Path) -> None:
+    """``flush.ms``: every ``log.flush.scheduler.interval.ms`` a log whose last flush is older
+    is flushed to its end (active segment included); tick_io leaves the fsync to its caller."""
+    clock = Clock()
+    manager = LogManager(
+        [tmp_path / "d"], CONFIG.replace(flush_ms=100), clock=clock, flush_scheduler_interval_ms=10
+    )
+    fill(manager, {("t", 0): 3})
+    log = manager.get_log("t", 0)
+    assert log is not None and log.num_segments == 1 and log.recovery_point == 0
+    clock.now = 50
+    manager.tick()
+    assert log.recovery_point == 0  # flush.ms not yet passed
+    clock.now = 100
+    io = manager.tick_io()
+    assert len(io.flushes) == 1 and log.recovery_point == 0
+    io.run()
+    io.commit()
+    assert log.recovery_point == log.log_end_offset > 0
+    manager.close()
+
+
 def test_open_files_are_bounded(tmp_path: Path) -> None:
     d = tmp_path / "d"
     manager = LogManager([d], CONFIG.replace(segment_bytes=300), max_open_files=6)

@@ -1,0 +1,65 @@
+"""The broker's periodic storage duties wait for the disk off the event loop: the deferred fsync
+of a rolled segment and the checkpoint files run in the broker's storage-io thread, and their
+results (the recovery point) are committed back on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pybroker.broker import Broker
+from pybroker.config import BrokerConfig
+from storage.checkpoint import OffsetCheckpointFile
+from storage.log_manager import HIGH_WATERMARK_CHECKPOINT_FILE, RECOVERY_POINT_CHECKPOINT_FILE
+from tests.unit.test_storage_support import batch
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_roll_fsync_and_checkpoints_run_in_the_storage_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = BrokerConfig(
+        {
+            "listeners": "PLAINTEXT://127.0.0.1:0",
+            "log.dirs": str(tmp_path),
+            "log.segment.bytes": "300",
+            "log.flush.offset.checkpoint.interval.ms": "1",
+            "replica.high.watermark.checkpoint.interval.ms": "1",
+        }
+    )
+    broker = Broker(config)
+    await broker.start()
+    try:
+        broker.replica_manager.ensure_partitions(broker.controller.create_topic("t", 1, 1, {}))
+        partition = broker.replica_manager.get("t", 0)
+        assert partition is not None
+        fsync_threads: list[str] = []
+        real_fsync = os.fsync
+
+        def fsync(fd: int) -> None:
+            fsync_threads.append(threading.current_thread().name)
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        for _ in range(6):
+            partition.log.append_as_leader(batch(1, value_size=100), 0)
+        rolled_to = partition.log.active_segment.base_offset
+        assert rolled_to > 0
+        recovery_points = OffsetCheckpointFile(tmp_path / RECOVERY_POINT_CHECKPOINT_FILE)
+        deadline = time.monotonic() + 10
+        # the broker's ticks (every second): the first flushes the rolled segments and commits
+        # the recovery point, a later one checkpoints it
+        while partition.log.recovery_point < rolled_to or recovery_points.read().get(("t", 0)) != rolled_to:
+            assert time.monotonic() < deadline, "the rolled segments were not flushed and checkpointed"
+            await asyncio.sleep(0.05)
+        assert (tmp_path / HIGH_WATERMARK_CHECKPOINT_FILE).exists()
+        assert fsync_threads and all(name.startswith("storage-io") for name in fsync_threads), fsync_threads
+        assert threading.current_thread().name not in fsync_threads
+    finally:
+        await broker.stop()
