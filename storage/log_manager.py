@@ -8,7 +8,7 @@ Directory layout of each log dir (``log.dirs``)::
     log-start-offset-checkpoint         per partition whose log start is inside its first segment
     replication-offset-checkpoint       per partition: the high watermark
     <topic>-<partition>/                one Log (see storage.log)
-    <topic>-<partition>.<uuid>-delete/  a deleted partition not yet removed (removed at start)
+    <topic>-<partition>.<uuid>-delete/  a deleted partition not yet removed (by the next tick, or at start)
 
 The three checkpoint files use Kafka's ``OffsetCheckpointFile`` format
 (:mod:`storage.checkpoint`) and are replaced atomically.
@@ -115,12 +115,15 @@ class StorageIO:
 
     flushes: list[PendingFlush]
     checkpoint_writes: list[tuple[OffsetCheckpointFile, dict[TopicPartition, int]]]
+    removals: list[Path]  # deleted partitions' renamed directories
     lock: threading.RLock
 
     def __bool__(self) -> bool:
-        return bool(self.flushes or self.checkpoint_writes)
+        return bool(self.flushes or self.checkpoint_writes or self.removals)
 
     def run(self) -> None:
+        for directory in self.removals:
+            shutil.rmtree(directory, ignore_errors=True)
         for flush in self.flushes:
             flush.run()
         if self.checkpoint_writes:
@@ -166,6 +169,7 @@ class LogManager:
         self._logs: dict[TopicPartition, Log] = {}
         self._log_dir_of: dict[TopicPartition, Path] = {}
         self._dirs: list[_LogDir] = []
+        self._doomed: list[Path] = []  # renamed "-delete" directories the next tick removes
         self._closed = False
         now = clock()
         self._last_run: dict[str, int] = dict.fromkeys(("retention", "flush", "recovery", "start", "hw"), now)
@@ -375,7 +379,9 @@ class LogManager:
             return out
 
     def delete_log(self, topic: str, partition: int) -> bool:
-        """Close the log, rename its directory to ``<name>.<uuid>-delete``, remove it."""
+        """Close the log and rename its directory to ``<name>.<uuid>-delete``; the next tick
+        removes it (in the caller's storage thread: removing gigabytes takes a while), a crash
+        before that leaves it for the next start to remove."""
         tp = (topic, partition)
         with self._lock:
             self._check_open()
@@ -387,18 +393,17 @@ class LogManager:
                     if candidate.is_dir():
                         dir_path = state.path
                         self._forget_checkpoints(state, tp)
-                        self._rename_and_remove(candidate)
+                        self._rename_for_removal(candidate)
                         return True
                 return False
             log.close()
             assert dir_path is not None
             self._forget_checkpoints(self._dir_state(dir_path), tp)
-            self._rename_and_remove(log.dir)
+            self._rename_for_removal(log.dir)
             self._write_checkpoints_for(self._dir_state(dir_path))
             return True
 
-    @staticmethod
-    def _rename_and_remove(path: Path) -> None:
+    def _rename_for_removal(self, path: Path) -> None:
         doomed = path.with_name(f"{path.name}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}")
         os.replace(path, doomed)
         with contextlib.suppress(OSError):
@@ -407,7 +412,7 @@ class LogManager:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        shutil.rmtree(doomed, ignore_errors=True)
+        self._doomed.append(doomed)
 
     @staticmethod
     def _forget_checkpoints(state: _LogDir, tp: TopicPartition) -> None:
@@ -500,12 +505,13 @@ class LogManager:
     def tick_io(self, now_ms: int | None = None) -> StorageIO:
         """The periodic duties that are due, split for an event loop: retention runs now (it only
         renames and removes files); the fsyncs of due flushes and the checkpoint writes come back
-        as a :class:`StorageIO` to run in another thread and commit afterwards. The checkpoints
+        as a :class:`StorageIO` to run in another thread and commit afterwards, with the removal
+        of deleted partitions' directories. The checkpoints
         record the recovery points from before this tick's flushes (conservative: the next
         checkpoint records them)."""
         now = self._now(now_ms)
         if self._closed:
-            return StorageIO([], [], self._lock)
+            return StorageIO([], [], [], self._lock)
         due = self._due
         scheduled = due("flush", self.flush_scheduler_interval_ms, now)
         flushes = [
@@ -525,11 +531,12 @@ class LogManager:
             if due(name, interval, now)
         ]
         writes = []
-        if which:
-            with self._lock:
+        with self._lock:
+            if which:
                 for state in self._dirs:
                     writes.extend(self._checkpoint_contents(state, which))
-        return StorageIO(flushes, writes, self._lock)
+            removals, self._doomed = self._doomed, []
+        return StorageIO(flushes, writes, removals, self._lock)
 
     def _due(self, name: str, interval: int, now: int) -> bool:
         if now - self._last_run[name] >= interval:

@@ -1,11 +1,13 @@
 """The broker's periodic storage duties wait for the disk off the event loop: the deferred fsync
-of a rolled segment and the checkpoint files run in the broker's storage-io thread, and their
-results (the recovery point) are committed back on the loop."""
+of a rolled segment, the checkpoint files and the removal of a deleted partition's directory run
+in the broker's storage-io thread, and their results (the recovery point) are committed back on
+the loop."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ from tests.unit.test_storage_support import batch
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_roll_fsync_and_checkpoints_run_in_the_storage_thread(
+async def test_roll_fsync_checkpoints_and_deletion_run_in_the_storage_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = BrokerConfig(
@@ -61,5 +63,20 @@ async def test_roll_fsync_and_checkpoints_run_in_the_storage_thread(
         assert (tmp_path / HIGH_WATERMARK_CHECKPOINT_FILE).exists()
         assert fsync_threads and all(name.startswith("storage-io") for name in fsync_threads), fsync_threads
         assert threading.current_thread().name not in fsync_threads
+
+        removed_in: list[str] = []
+        real_rmtree = shutil.rmtree
+
+        def rmtree(path: Path, ignore_errors: bool = False) -> None:
+            removed_in.append(threading.current_thread().name)
+            real_rmtree(path, ignore_errors=ignore_errors)
+
+        monkeypatch.setattr(shutil, "rmtree", rmtree)
+        await broker.topic_admin.delete_topic("t")
+        assert not (tmp_path / "t-0").exists()  # renamed at once
+        while any(p.name.startswith("t-0.") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline + 10, "the deleted partition's directory stayed"
+            await asyncio.sleep(0.05)
+        assert removed_in and all(name.startswith("storage-io") for name in removed_in), removed_in
     finally:
         await broker.stop()

@@ -118,6 +118,10 @@ def test_delete_log_and_orphans(tmp_path: Path) -> None:
     assert not (d / "t-1").exists() and manager.get_log("t", 1) is None
     assert ("t", 1) not in OffsetCheckpointFile(d / RECOVERY_POINT_CHECKPOINT_FILE).read()
     assert manager.delete_orphans({("t", 0)}) == [("u", 0)]
+    doomed = sorted(p.name for p in d.iterdir() if p.is_dir() and p.name != "t-0")
+    assert [name.split(".")[0] for name in doomed] == ["t-1", "u-0"]
+    assert all(name.endswith("-delete") for name in doomed)
+    manager.tick()  # removes the renamed directories
     assert sorted(p.name for p in d.iterdir() if p.is_dir()) == ["t-0"]
     # a "-delete" directory left by a crash is removed at start
     manager.close()
