@@ -69,5 +69,6 @@ def test_log_of_an_earlier_topic_with_the_same_name_is_dropped(tmp_path: Path) -
     log = open_partition(again, reborn).partitions[("t", 0)].log
     assert log.log_end_offset == 0 and log.log_start_offset == 0  # the old records are gone
     assert read_topic_id(log.dir) == reborn
+    again.tick()  # removes the old directory (renamed "-delete" at once)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("t-0")] == ["t-0"]
     again.close()
