@@ -34,7 +34,7 @@ __all__ = [
     "CheckpointFormatError",
     "OffsetCheckpointFile",
     "TopicPartition",
-    "fsync_dir",
+    "fsync_path",
     "write_atomically",
 ]
 
@@ -46,9 +46,10 @@ class CheckpointFormatError(ValueError):
     """A checkpoint file that does not parse; the message names the file and the line."""
 
 
-def fsync_dir(directory: Path) -> None:
-    """fsync a directory so a rename or create inside it is durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
+def fsync_path(path: Path) -> None:
+    """fsync a file or directory by path (a directory: so a rename or create inside it is
+    durable; a file: also the pages written through an mmap of it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
     finally:
@@ -68,7 +69,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 class CheckpointFile(Generic[T]):

@@ -75,7 +75,7 @@ from protocol.records import (
     validate_client_batch,
     verify_crc,
 )
-from storage.checkpoint import fsync_dir
+from storage.checkpoint import fsync_path
 from storage.clock import Clock, system_clock_ms
 from storage.config import LONG_MAX, LogConfig
 from storage.errors import (
@@ -206,21 +206,13 @@ class PendingFlush:
             file.fsync()
         for path in self.index_paths:
             with contextlib.suppress(FileNotFoundError):
-                _fsync_path(path)
+                fsync_path(path)
         if self.directory is not None:
             with contextlib.suppress(FileNotFoundError):
-                fsync_dir(self.directory)
+                fsync_path(self.directory)
 
     def commit(self) -> None:
         self.log._commit_flush(self)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def partition_dir_name(topic: str, partition: int) -> str:
@@ -1128,7 +1120,7 @@ class Log:
             segment.flush()
             new_segments = new_segments or segment.base_offset >= self._recovery_point
         if new_segments:
-            fsync_dir(self.dir)
+            fsync_path(self.dir)
         self._recovery_point = offset
         self._last_flush_ms = now
 
@@ -1160,5 +1152,5 @@ class Log:
             os.replace(self.dir, new_dir)
             self.dir = new_dir
             with contextlib.suppress(OSError):
-                fsync_dir(new_dir.parent)
+                fsync_path(new_dir.parent)
 

@@ -120,6 +120,7 @@ from protocol.records import (
     BatchHeader,
     EndTxnMarker,
 )
+from storage.checkpoint import fsync_path
 
 __all__ = [
     "DEFAULT_PRODUCER_ID_EXPIRATION_MS",
@@ -330,14 +331,6 @@ def read_snapshot(path: Path) -> list[ProducerStateEntry]:
     return _decode_snapshot(path.read_bytes())
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_snapshot(path: Path, entries: Iterable[ProducerStateEntry]) -> None:
     """Write a snapshot atomically: ``<path>.tmp``, fsync, rename over ``path``, fsync the directory."""
     data = _encode_snapshot(entries)
@@ -351,7 +344,7 @@ def write_snapshot(path: Path, entries: Iterable[ProducerStateEntry]) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 # --------------------------------------------------------------------------------------------
