@@ -76,7 +76,7 @@ class Broker:
         self.replica_manager = ReplicaManager(self.broker_id, self.metadata, self.topic_config)
         self.group_coordinator = GroupCoordinatorService(self)  # group coordinator: groups and offsets
         self._tasks: list[asyncio.Task[None]] = []
-        # fsyncs and checkpoint writes of storage's periodic duties, one at a time, off the loop
+        # the disk waits of storage's periodic duties, one tick's at a time, off the loop
         self._storage_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage-io")
         self.topic_admin: TopicAdmin = StandaloneTopicAdmin(self.controller, self.replica_manager)
         self.zk_membership: ZkClusterMembership | None = None  # set when zookeeper.connect is
@@ -144,8 +144,9 @@ class Broker:
 
     async def _tick(self) -> None:
         """Storage's periodic duties (retention, flushes, checkpoints) when they are due; the
-        disk waits (fsync of rolled segments, checkpoint files) run in the storage-io thread
-        while the event loop serves requests, then their results are committed here."""
+        disk waits (fsync of rolled segments, checkpoint files, removing deleted partitions'
+        directories) run in the storage-io thread while the event loop serves requests, then
+        their results are committed here."""
         assert self.log_manager is not None
         io = self.log_manager.tick_io()
         if io:

@@ -54,7 +54,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.checkpoint import CheckpointFormatError, OffsetCheckpointFile, TopicPartition, write_atomically
+from storage.checkpoint import (
+    CheckpointFormatError,
+    OffsetCheckpointFile,
+    TopicPartition,
+    fsync_path,
+    write_atomically,
+)
 from storage.clock import Clock, system_clock_ms
 from storage.config import LONG_MAX, LogConfig
 from storage.file_cache import DEFAULT_MAX_OPEN_FILES, OpenFileCache
@@ -231,11 +237,7 @@ class LogManager:
             # consumed now: a crash from here on must look unclean at the next start
             os.unlink(marker)
             with contextlib.suppress(OSError):
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                fsync_path(path)
         state = _LogDir(
             path,
             clean,
@@ -407,11 +409,7 @@ class LogManager:
         doomed = path.with_name(f"{path.name}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}")
         os.replace(path, doomed)
         with contextlib.suppress(OSError):
-            fd = os.open(path.parent, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(path.parent)
         self._doomed.append(doomed)
 
     @staticmethod
