@@ -298,12 +298,6 @@ class AbstractIndex:
         if self._writable and self._loaded:
             self.resize(max(self._max_size_rounded(), self._entries * self.entry_size))
 
-    def flush(self) -> None:
-        """msync the mapped entries."""
-        mm = self._mm
-        if mm is not None and self._writable:
-            mm.flush()
-
     def close(self) -> None:
         """Trim (if active) and unmap; the object can be loaded again afterwards."""
         if self._loaded and self._writable:

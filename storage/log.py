@@ -91,7 +91,7 @@ from storage.file_cache import OpenFileCache
 from storage.file_slice import FileSlice, SegmentFile
 from storage.leader_epoch import LeaderEpochFileCache
 from storage.log_loader import create_segment, load_segments
-from storage.segment import LogSegment, RollParams, TimestampAndOffset
+from storage.segment import LogSegment, RollParams, TimestampAndOffset, fsync_segment_files
 
 __all__ = [
     "EARLIEST_LOCAL_TIMESTAMP",
@@ -197,16 +197,12 @@ class PendingFlush:
     offset: int
     now: int
     generation: int  # the log's truncation count when planned
-    files: list[SegmentFile]
-    index_paths: list[Path]
+    segments: list[tuple[SegmentFile, tuple[Path, Path]]]  # LogSegment.sync_targets
     directory: Path | None  # new segment files to make durable in the directory
 
     def run(self) -> None:
-        for file in self.files:
-            file.fsync()
-        for path in self.index_paths:
-            with contextlib.suppress(FileNotFoundError):
-                fsync_path(path)
+        for log_file, index_paths in self.segments:
+            fsync_segment_files(log_file, index_paths)
         if self.directory is not None:
             with contextlib.suppress(FileNotFoundError):
                 fsync_path(self.directory)
@@ -1082,18 +1078,14 @@ class Log:
                 offset = self._leo
             if offset <= self._recovery_point:
                 return None
-            files: list[SegmentFile] = []
-            index_paths: list[Path] = []
+            segments = []
             new_segments = False
             for segment in self._segments_to_flush(offset):
                 targets = segment.sync_targets()
                 if targets is not None:
-                    files.append(targets[0])
-                    index_paths.extend(targets[1])
+                    segments.append(targets)
                 new_segments = new_segments or segment.base_offset >= self._recovery_point
-            return PendingFlush(
-                self, offset, now, self._truncations, files, index_paths, self.dir if new_segments else None
-            )
+            return PendingFlush(self, offset, now, self._truncations, segments, self.dir if new_segments else None)
 
     def _commit_flush(self, flush: PendingFlush) -> None:
         with self._lock:

@@ -67,6 +67,7 @@ from protocol.records import (
     iter_records,
 )
 from storage.batch_scan import BatchScanError, iter_file_batches, iter_file_headers
+from storage.checkpoint import fsync_path
 from storage.errors import CorruptIndexError, LogSegmentOffsetOverflowError
 from storage.file_cache import OpenFileCache
 from storage.file_slice import FileSlice, SegmentFile
@@ -161,6 +162,17 @@ class RollParams:
     max_offset_in_messages: int
     messages_size: int
     now: int
+
+
+def fsync_segment_files(log_file: SegmentFile, index_paths: Sequence[Path]) -> None:
+    """fsync a segment's log file and its index files. The indexes go by path: an fsync of the
+    file also writes the pages written through an active index's mmap, and covers an inactive
+    index, whose mmap is gone. An index file renamed or removed meanwhile (retention, truncation)
+    is skipped: its entries are no longer the log's."""
+    log_file.fsync()
+    for path in index_paths:
+        with contextlib.suppress(FileNotFoundError):
+            fsync_path(path)
 
 
 class LogSegment:
@@ -715,18 +727,15 @@ class LogSegment:
         self.time_index.update_max_index_size(max_index_size)
 
     def flush(self) -> None:
-        """fsync the log file and msync the indexes."""
-        if self._deleted:
-            return
-        self._log_file().fsync()
-        self.offset_index.flush()
-        self.time_index.flush()
+        """fsync the log file and both index files (see :func:`fsync_segment_files`)."""
+        targets = self.sync_targets()
+        if targets is not None:
+            fsync_segment_files(*targets)
 
     def sync_targets(self) -> tuple[SegmentFile, tuple[Path, Path]] | None:
-        """What :meth:`flush` covers, for an fsync outside the log lock: the open log file (the
-        reference keeps its descriptor valid whatever happens to the segment meanwhile) and the
-        index paths (an fsync of the file also writes pages dirtied through its mmap). None
-        once the segment is deleted."""
+        """What :meth:`flush` makes durable, for an fsync outside the log lock: the open log file
+        (the reference keeps its descriptor valid whatever happens to the segment meanwhile)
+        and the index paths. None once the segment is deleted."""
         if self._deleted:
             return None
         return self._log_file(), (self.offset_index.path, self.time_index.path)

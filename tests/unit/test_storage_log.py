@@ -3,6 +3,7 @@ offsets by timestamp, truncation."""
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from pathlib import Path
@@ -327,6 +328,25 @@ def test_planned_flush_runs_outside_the_log_lock(tmp_path: Path, monkeypatch: py
     assert log.recovery_point == 0
     plan.commit()
     assert log.recovery_point == rolled_to
+
+
+def test_flush_makes_rolled_segments_indexes_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rolled segment's indexes are trimmed and unmapped; its flush still fsyncs them."""
+    log = open_log(tmp_path, LogConfig(segment_bytes=200, segment_index_bytes=4096))
+    for _ in range(5):
+        log.append_as_leader(batch(1, value_size=60), 0)
+    first = log.segments[0]
+    assert first is not log.active_segment
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    log.flush()
+    assert {str(first.offset_index.path), str(first.time_index.path), str(first.log_path)} <= set(synced)
 
 
 def test_flush_planned_before_a_truncation_is_not_committed(tmp_path: Path) -> None:
