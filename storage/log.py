@@ -1078,14 +1078,22 @@ class Log:
                 offset = self._leo
             if offset <= self._recovery_point:
                 return None
-            segments = []
-            new_segments = False
-            for segment in self._segments_to_flush(offset):
-                targets = segment.sync_targets()
-                if targets is not None:
-                    segments.append(targets)
-                new_segments = new_segments or segment.base_offset >= self._recovery_point
-            return PendingFlush(self, offset, now, self._truncations, segments, self.dir if new_segments else None)
+            return self._plan_locked(offset, now)
+
+    def _plan_locked(self, offset: int, now: int) -> PendingFlush:
+        """The fsyncs that make ``[recovery point, offset)`` durable (the directory too when a
+        segment in that range was created since the last flush)."""
+        segments = []
+        new_segments = False
+        i = max(self._floor_index(self._recovery_point), 0)
+        while i < len(self._segments) and self._segments[i].base_offset < offset:
+            segment = self._segments[i]
+            targets = segment.sync_targets()
+            if targets is not None:
+                segments.append(targets)
+            new_segments = new_segments or segment.base_offset >= self._recovery_point
+            i += 1
+        return PendingFlush(self, offset, now, self._truncations, segments, self.dir if new_segments else None)
 
     def _commit_flush(self, flush: PendingFlush) -> None:
         with self._lock:
@@ -1095,24 +1103,10 @@ class Log:
                 self._recovery_point = min(flush.offset, self._leo)
                 self._last_flush_ms = flush.now
 
-    def _segments_to_flush(self, offset: int) -> list[LogSegment]:
-        """The segments holding offsets in ``[recovery point, offset)``."""
-        out = []
-        i = max(self._floor_index(self._recovery_point), 0)
-        while i < len(self._segments) and self._segments[i].base_offset < offset:
-            out.append(self._segments[i])
-            i += 1
-        return out
-
     def _flush_locked(self, offset: int, now: int) -> None:
         if offset <= self._recovery_point:
             return
-        new_segments = False
-        for segment in self._segments_to_flush(offset):
-            segment.flush()
-            new_segments = new_segments or segment.base_offset >= self._recovery_point
-        if new_segments:
-            fsync_path(self.dir)
+        self._plan_locked(offset, now).run()  # under the lock: an explicit or flush.messages flush
         self._recovery_point = offset
         self._last_flush_ms = now
 

@@ -726,16 +726,10 @@ class LogSegment:
         self.offset_index.update_max_index_size(max_index_size)
         self.time_index.update_max_index_size(max_index_size)
 
-    def flush(self) -> None:
-        """fsync the log file and both index files (see :func:`fsync_segment_files`)."""
-        targets = self.sync_targets()
-        if targets is not None:
-            fsync_segment_files(*targets)
-
     def sync_targets(self) -> tuple[SegmentFile, tuple[Path, Path]] | None:
-        """What :meth:`flush` makes durable, for an fsync outside the log lock: the open log file
-        (the reference keeps its descriptor valid whatever happens to the segment meanwhile)
-        and the index paths. None once the segment is deleted."""
+        """What a flush of this segment makes durable (:func:`fsync_segment_files`, also outside
+        the log lock): the open log file (the reference keeps its descriptor valid whatever
+        happens to the segment meanwhile) and the index paths. None once deleted."""
         if self._deleted:
             return None
         return self._log_file(), (self.offset_index.path, self.time_index.path)

@@ -173,7 +173,6 @@ def test_translate_at_recent_batch_starts_matches_a_scan(tmp_path: Path) -> None
     offset = 104
     for i in range(6):
         offset = append(segment, offset, 1 + i % 3, 2_000 + i, value_size=50 + 40 * i)
-    segment.flush()
     scanned = LogSegment(tmp_path, 100, index_interval_bytes=10_000, max_index_size=4096, size=segment.size)
     for wanted in range(100, offset + 1):
         assert segment.translate_offset(wanted) == scanned.translate_offset(wanted), wanted
