@@ -20,17 +20,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from storage import block_reserve
+
 __all__ = ["FileSlice", "SegmentFile"]
 
 
 class SegmentFile:
-    """An open descriptor of a segment's log file, closed when no longer referenced."""
+    """An open descriptor of a segment's log file, closed when no longer referenced.
 
-    __slots__ = ("__weakref__", "_fd", "path")
+    Writes reserve the file's blocks ahead of them (:mod:`storage.block_reserve`, the size is
+    unchanged); the writer calls :meth:`release_reserved` when it is done with the file.
+    """
+
+    __slots__ = ("__weakref__", "_fd", "_reserved", "path")
 
     def __init__(self, path: Path, *, create: bool = False) -> None:
         flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
         self._fd = os.open(path, flags, 0o644)
+        self._reserved = 0  # blocks are known to be reserved up to here
         self.path = path
 
     @property
@@ -53,6 +60,9 @@ class SegmentFile:
         """Write all of ``data`` at ``position`` (looping over short writes)."""
         view = memoryview(data)
         fd = self.fd
+        end = position + len(view)
+        if end > self._reserved:
+            self._reserved = block_reserve.reserve(fd, max(position, self._reserved), end)
         while view:
             n = os.pwrite(fd, view, position)
             if n <= 0:
@@ -61,7 +71,15 @@ class SegmentFile:
             position += n
 
     def truncate(self, size: int) -> None:
+        """Cut the file to ``size`` bytes (blocks reserved past it go too)."""
         os.ftruncate(self.fd, size)
+        self._reserved = 0
+
+    def release_reserved(self) -> None:
+        """Free blocks reserved past the end: the writer is done (roll, close) or a crash left
+        them behind (recovery)."""
+        block_reserve.release(self.fd)
+        self._reserved = 0
 
     def fsync(self) -> None:
         os.fsync(self.fd)
