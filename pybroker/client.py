@@ -59,14 +59,22 @@ class BrokerConnection(asyncio.BufferedProtocol):
         if self._closed or self._transport is None:
             raise ConnectionError("connection closed")
         correlation_id = next(self._correlation) & 0x7FFFFFFF
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((correlation_id, api_key, api_version, future))
         self._transport.write(encode_request(api_key, api_version, correlation_id, self.client_id, body))
+        # a timer rather than asyncio.wait_for: the response wakes this task directly (wait_for
+        # adds a waiter future and a loop pass per request, which a replica fetcher pays per
+        # fetch)
+        timer = loop.call_later(timeout, self._expire, future, api_key, api_version, timeout)
         try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
+            return await future
+        finally:
+            timer.cancel()
+
+    def _expire(self, future: asyncio.Future[Any], api_key: int, api_version: int, timeout: float) -> None:
+        if not future.done():
             self._fail(ConnectionError(f"request {api_key} v{api_version} timed out after {timeout}s"))
-            raise
 
     # -- asyncio.BufferedProtocol --------------------------------------------------------------
 

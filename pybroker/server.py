@@ -184,12 +184,18 @@ class Connection(asyncio.BufferedProtocol):
                 response = await self._handle(frame)
             finally:
                 self.in_flight = False
+            # nothing of a request or its response outlives this step: a frame is up to a
+            # megabyte, and a response's file regions hold their segment file open (closing
+            # the last descriptor of a deleted segment frees its pages, not a job for the loop
+            # while the connection idles)
+            del frame
             if response is None or self.closed or self.transport is None:
                 continue
             if self._held:
                 self._hold(response)
             else:
                 self._write(response)
+            del response
             self.last_active = time.monotonic()
             if not self.writable.is_set():
                 await self.writable.wait()

@@ -66,3 +66,32 @@ def test_broker_going_away_fails_outstanding_requests(tmp_path) -> None:  # type
         asyncio.run(asyncio.wait_for(run(), 30))
     finally:
         broker.stop()
+
+
+def test_a_request_without_an_answer_times_out_and_fails_the_connection() -> None:
+    async def run() -> None:
+        accepted: list[asyncio.StreamWriter] = []
+
+        async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.append(writer)  # reads nothing, answers nothing
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        conn = await BrokerConnection.connect("127.0.0.1", port)
+        request = ApiVersionsRequest(client_software_name="pybroker", client_software_version="0.1.0")
+        try:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(ConnectionError, match=r"timed out after 0\.3s"):
+                await conn.request(18, 3, request, timeout=0.3)
+            assert asyncio.get_running_loop().time() - started >= 0.3
+            assert conn.closed
+            with pytest.raises(ConnectionError):
+                await conn.request(18, 3, request)
+        finally:
+            await conn.close()
+            for writer in accepted:
+                writer.close()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(asyncio.wait_for(run(), 30))
