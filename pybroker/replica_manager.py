@@ -263,11 +263,15 @@ class ReplicaManager:
         """acks=all: wait (at most ``timeout_ms``) until every pending append is replicated to
         the ISR, then set each response's ``error_code`` (REQUEST_TIMED_OUT if it was not)."""
         items = list(pending)
-        futures = [f for _, f in items]
-        if futures and timeout_ms > 0:
-            await asyncio.wait(futures, timeout=timeout_ms / 1000)
+        if items and timeout_ms > 0:
+            # each future wakes this task directly (asyncio.wait adds a waiter and a loop pass);
+            # the timeout cancels the future being awaited, which then counts as timed out
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_ms / 1000):
+                    for _, future in items:
+                        await future
         for response, future in items:
-            if future.done():
+            if future.done() and not future.cancelled():
                 error = future.result()
             else:
                 future.cancel()
@@ -300,7 +304,8 @@ class ReplicaManager:
         for key in waiter.keys:
             self._waiters.setdefault(key, []).append(waiter)
         try:
-            await asyncio.wait_for(waiter.future, timeout_s)
+            async with asyncio.timeout(timeout_s):  # the appends wake this task directly
+                await waiter.future
         except TimeoutError:
             pass
         finally:

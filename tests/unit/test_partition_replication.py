@@ -229,3 +229,59 @@ async def test_truncating_at_the_log_end_drops_an_epoch_led_without_appending(tm
     assert partition.log.latest_epoch == 7
     partition.truncate_to(4)
     assert partition.log.log_end_offset == 4 and partition.log.latest_epoch == 5
+
+
+def test_acks_all_wait_ends_at_the_timeout_and_keeps_what_completed() -> None:
+    """ReplicaManager.await_acks: completed appends keep their result, the rest time out (and
+    their futures are cancelled, so a later high-watermark move does not touch them)."""
+    from pybroker.metadata import MetadataCache
+    from pybroker.replica_manager import ReplicaManager
+
+    class Response:
+        error_code = ErrorCode.NONE
+
+    async def run() -> None:
+        replicas = ReplicaManager(1, MetadataCache(), lambda _topic: LogConfig())
+        loop = asyncio.get_running_loop()
+        done_early, late, never = loop.create_future(), loop.create_future(), loop.create_future()
+        done_early.set_result(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+        loop.call_later(0.05, late.set_result, ErrorCode.NONE)
+        responses = [Response(), Response(), Response()]
+        started = loop.time()
+        await replicas.await_acks(zip(responses, [done_early, late, never], strict=True), 300)
+        assert loop.time() - started >= 0.3
+        assert [r.error_code for r in responses] == [
+            ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            ErrorCode.NONE,
+            ErrorCode.REQUEST_TIMED_OUT,
+        ]
+        assert never.cancelled()
+        # all replicated in time: no waiting for the timeout
+        ok = [loop.create_future() for _ in range(2)]
+        for f in ok:
+            loop.call_later(0.01, f.set_result, ErrorCode.NONE)
+        started = loop.time()
+        fresh = [Response(), Response()]
+        await replicas.await_acks(zip(fresh, ok, strict=True), 5_000)
+        assert loop.time() - started < 1 and [r.error_code for r in fresh] == [ErrorCode.NONE] * 2
+
+    asyncio.run(run())
+
+
+def test_parked_fetch_wakes_on_data_or_returns_at_its_timeout() -> None:
+    from pybroker.metadata import MetadataCache
+    from pybroker.replica_manager import ReplicaManager
+
+    async def run() -> None:
+        replicas = ReplicaManager(1, MetadataCache(), lambda _topic: LogConfig())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await replicas.wait_for_data([("t", 0)], 0.2)
+        assert loop.time() - started >= 0.2
+        loop.call_later(0.02, replicas._wake, ("t", 0))
+        started = loop.time()
+        await replicas.wait_for_data([("t", 0), ("u", 1)], 5)
+        assert loop.time() - started < 1
+        assert not replicas._waiters  # both keys unregistered
+
+    asyncio.run(run())
