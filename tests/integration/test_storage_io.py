@@ -80,3 +80,58 @@ async def test_roll_fsync_checkpoints_and_deletion_run_in_the_storage_thread(
         assert removed_in and all(name.startswith("storage-io") for name in removed_in), removed_in
     finally:
         await broker.stop()
+
+
+def _open_deleted_files(under: Path) -> list[str]:
+    """This process's descriptors of files under ``under`` that have been unlinked."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(under)) and target.endswith("(deleted)"):
+            found.append(target)
+    return found
+
+
+async def test_an_idle_connection_keeps_no_deleted_segment_open(tmp_path: Path) -> None:
+    """A Fetch response's file regions hold their segment file open only until it is written: a
+    consumer connection that then goes quiet must not keep a deleted topic's segment (and so
+    the freeing of its pages, later, on the loop) alive."""
+    from protocol.messages.fetch_request import FetchPartition, FetchRequest, FetchTopic
+    from pybroker.client import BrokerConnection
+
+    config = BrokerConfig({"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": str(tmp_path)})
+    broker = Broker(config)
+    await broker.start()
+    try:
+        broker.replica_manager.ensure_partitions(broker.controller.create_topic("t", 1, 1, {}))
+        partition = broker.replica_manager.get("t", 0)
+        assert partition is not None
+        partition.append_from_client(batch(5, value_size=100), 1)
+        conn = await BrokerConnection.connect("127.0.0.1", broker.server.bound_ports["PLAINTEXT"])
+        try:
+            response = await conn.request(
+                1,
+                12,
+                FetchRequest(
+                    replica_id=-1,
+                    max_wait_ms=0,
+                    max_bytes=1 << 20,
+                    session_epoch=-1,
+                    topics=[FetchTopic(topic="t", partitions=[FetchPartition(partition=0, fetch_offset=0)])],
+                ),
+            )
+            assert len(response.responses[0].partitions[0].records) > 0  # sent from the segment file
+            del response
+            await broker.topic_admin.delete_topic("t")
+            deadline = time.monotonic() + 10
+            while any(p.name.startswith("t-0") for p in tmp_path.iterdir()):
+                assert time.monotonic() < deadline, "the deleted partition's directory stayed"
+                await asyncio.sleep(0.05)
+            assert _open_deleted_files(tmp_path) == []  # the connection is still open and idle
+        finally:
+            await conn.close()
+    finally:
+        await broker.stop()
