@@ -6,16 +6,21 @@ the loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from protocol.messages.fetch_request import FetchPartition, FetchRequest, FetchTopic
 from pybroker.broker import Broker
+from pybroker.client import BrokerConnection
 from pybroker.config import BrokerConfig
+from pybroker.partition import Partition
 from storage.checkpoint import OffsetCheckpointFile
 from storage.log_manager import HIGH_WATERMARK_CHECKPOINT_FILE, RECOVERY_POINT_CHECKPOINT_FILE
 from tests.unit.test_storage_support import batch
@@ -23,24 +28,40 @@ from tests.unit.test_storage_support import batch
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_roll_fsync_checkpoints_and_deletion_run_in_the_storage_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = BrokerConfig(
-        {
-            "listeners": "PLAINTEXT://127.0.0.1:0",
-            "log.dirs": str(tmp_path),
-            "log.segment.bytes": "300",
-            "log.flush.offset.checkpoint.interval.ms": "1",
-            "replica.high.watermark.checkpoint.interval.ms": "1",
-        }
+@contextlib.asynccontextmanager
+async def broker_with_topic(
+    tmp_path: Path, overrides: dict[str, str]
+) -> AsyncIterator[tuple[Broker, Partition]]:
+    """An in-process standalone broker logging to ``tmp_path`` with topic ``t`` (one partition)."""
+    broker = Broker(
+        BrokerConfig({"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": str(tmp_path), **overrides})
     )
-    broker = Broker(config)
     await broker.start()
     try:
         broker.replica_manager.ensure_partitions(broker.controller.create_topic("t", 1, 1, {}))
         partition = broker.replica_manager.get("t", 0)
         assert partition is not None
+        yield broker, partition
+    finally:
+        await broker.stop()
+
+
+async def wait_removed(tmp_path: Path, deadline: float) -> None:
+    """Until no directory of partition ``t-0`` (renamed for deletion or not) is left."""
+    while any(p.name.startswith("t-0") for p in tmp_path.iterdir()):
+        assert time.monotonic() < deadline, "the deleted partition's directory stayed"
+        await asyncio.sleep(0.05)
+
+
+async def test_roll_fsync_checkpoints_and_deletion_run_in_the_storage_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    overrides = {
+        "log.segment.bytes": "300",
+        "log.flush.offset.checkpoint.interval.ms": "1",
+        "replica.high.watermark.checkpoint.interval.ms": "1",
+    }
+    async with broker_with_topic(tmp_path, overrides) as (broker, partition):
         fsync_threads: list[str] = []
         real_fsync = os.fsync
 
@@ -74,12 +95,8 @@ async def test_roll_fsync_checkpoints_and_deletion_run_in_the_storage_thread(
         monkeypatch.setattr(shutil, "rmtree", rmtree)
         await broker.topic_admin.delete_topic("t")
         assert not (tmp_path / "t-0").exists()  # renamed at once
-        while any(p.name.startswith("t-0.") for p in tmp_path.iterdir()):
-            assert time.monotonic() < deadline + 10, "the deleted partition's directory stayed"
-            await asyncio.sleep(0.05)
+        await wait_removed(tmp_path, deadline + 10)
         assert removed_in and all(name.startswith("storage-io") for name in removed_in), removed_in
-    finally:
-        await broker.stop()
 
 
 def _open_deleted_files(under: Path) -> list[str]:
@@ -99,16 +116,7 @@ async def test_an_idle_connection_keeps_no_deleted_segment_open(tmp_path: Path) 
     """A Fetch response's file regions hold their segment file open only until it is written: a
     consumer connection that then goes quiet must not keep a deleted topic's segment (and so
     the freeing of its pages, later, on the loop) alive."""
-    from protocol.messages.fetch_request import FetchPartition, FetchRequest, FetchTopic
-    from pybroker.client import BrokerConnection
-
-    config = BrokerConfig({"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": str(tmp_path)})
-    broker = Broker(config)
-    await broker.start()
-    try:
-        broker.replica_manager.ensure_partitions(broker.controller.create_topic("t", 1, 1, {}))
-        partition = broker.replica_manager.get("t", 0)
-        assert partition is not None
+    async with broker_with_topic(tmp_path, {}) as (broker, partition):
         partition.append_from_client(batch(5, value_size=100), 1)
         conn = await BrokerConnection.connect("127.0.0.1", broker.server.bound_ports["PLAINTEXT"])
         try:
@@ -126,12 +134,7 @@ async def test_an_idle_connection_keeps_no_deleted_segment_open(tmp_path: Path) 
             assert len(response.responses[0].partitions[0].records) > 0  # sent from the segment file
             del response
             await broker.topic_admin.delete_topic("t")
-            deadline = time.monotonic() + 10
-            while any(p.name.startswith("t-0") for p in tmp_path.iterdir()):
-                assert time.monotonic() < deadline, "the deleted partition's directory stayed"
-                await asyncio.sleep(0.05)
+            await wait_removed(tmp_path, time.monotonic() + 10)
             assert _open_deleted_files(tmp_path) == []  # the connection is still open and idle
         finally:
             await conn.close()
-    finally:
-        await broker.stop()
