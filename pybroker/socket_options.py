@@ -1,5 +1,5 @@
-"""Per-connection TCP options that cut wakeups: our own socket handle, corking and a receive
-low-water mark.
+"""Per-connection TCP options that cut wakeups: our own socket handle and a receive low-water
+mark.
 
 uvloop hands out a stand-in for the socket whose every call costs a ``getsockname``;
 :func:`own_socket` duplicates the descriptor instead (the connection closes the copy in
@@ -38,12 +38,6 @@ def own_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
     except OSError:
         os.close(fd)
         return None
-
-
-def set_cork(sock: socket.socket, on: bool) -> None:
-    """``TCP_CORK``: while on, partial packets wait; turning it off sends what is queued."""
-    with contextlib.suppress(OSError):  # the connection is going away; its close path tells
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(on))
 
 
 class ReadLowWatermark:

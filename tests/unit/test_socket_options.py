@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pybroker.socket_options import LOW_WATERMARK_MAX, LOW_WATERMARK_MIN, ReadLowWatermark, set_cork
+from pybroker.socket_options import LOW_WATERMARK_MAX, LOW_WATERMARK_MIN, ReadLowWatermark
 
 
 @pytest.fixture
@@ -57,13 +57,3 @@ def test_reader_wakes_once_the_frame_is_there_or_the_peer_closes(
     sender.close()  # end of stream wakes the reader below the mark
     assert readable(receiver, 5)
 
-
-def test_cork_holds_a_partial_packet_until_released(tcp_pair: tuple[socket.socket, socket.socket]) -> None:
-    sender, receiver = tcp_pair
-    sender.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    set_cork(sender, True)
-    sender.sendall(b"header")
-    assert not readable(receiver, 0.1)  # Linux holds a corked partial packet up to 200 ms
-    set_cork(sender, False)
-    assert readable(receiver, 5)
-    assert receiver.recv(100) == b"header"
