@@ -18,8 +18,10 @@ the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -94,6 +96,8 @@ class Partition:
         self._acks_waiters: list[tuple[int, asyncio.Future[ErrorCode]]] = []
         self._isr_change: asyncio.Task[None] | None = None
         self._load_producer_state()
+        log.on_roll = self._snapshot_on_roll
+        log.on_log_start_offset_change = self._on_log_start_offset_change
         if state.leader == broker_id:
             self.make_leader(state, zk_version)
 
@@ -167,6 +171,18 @@ class Partition:
         start = max(self.producers.map_end_offset, log.log_start_offset)
         self.producers.load(log.batch_headers(start))
         self.producers.update_map_end_offset(log.log_end_offset)
+
+    def _snapshot_on_roll(self, new_segment_offset: int) -> Path | None:
+        """Kafka's snapshot at every roll, so recovery replays at most one segment's batches;
+        written without fsync, which the rolled segment's flush does (``Log.on_roll``). The
+        batch being appended comes after it: producer state is updated once the append is in."""
+        return self.producers.take_snapshot(new_segment_offset, sync=False)
+
+    def _on_log_start_offset_change(self, log_start_offset: int) -> None:
+        """Retention, DeleteRecords or a follower's move of the log start: producer state forgets
+        what went, and the snapshots below the new start go with their segments."""
+        self.producers.on_log_start_offset_incremented(log_start_offset)
+        self.producers.delete_snapshots_before(log_start_offset)
 
     def _advance_high_watermark(self) -> None:
         """Move the high watermark to what every in-sync replica has (just the leader when alone),
@@ -364,11 +380,8 @@ class Partition:
             appended = info.valid_bytes
         log.update_high_watermark(min(leader_high_watermark, log.log_end_offset))
         if leader_log_start > log.log_start_offset:
-            try:
-                if log.maybe_increment_log_start_offset(min(leader_log_start, log.high_watermark)) > 0:
-                    self.producers.on_log_start_offset_incremented(log.log_start_offset)
-            except OffsetOutOfRangeError:
-                pass
+            with contextlib.suppress(OffsetOutOfRangeError):  # producer state follows (callback)
+                log.maybe_increment_log_start_offset(min(leader_log_start, log.high_watermark))
         return appended
 
     def truncate_to(self, offset: int) -> None:

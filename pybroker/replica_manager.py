@@ -341,8 +341,7 @@ class ReplicaManager:
             start = log.delete_records(target)
         except OffsetOutOfRangeError:
             return ErrorCode.OFFSET_OUT_OF_RANGE, -1
-        if start > before:
-            partition.producers.on_log_start_offset_incremented(start)
+        if start > before:  # the partition's producer state followed (Log.on_log_start_offset_change)
             assert self.log_manager is not None
             self.log_manager.checkpoint_log_start_offsets()
         return ErrorCode.NONE, start

@@ -198,11 +198,15 @@ class PendingFlush:
     now: int
     generation: int  # the log's truncation count when planned
     segments: list[tuple[SegmentFile, tuple[Path, Path]]]  # LogSegment.sync_targets
+    files: list[Path]  # written at a roll without fsync (Log.on_roll)
     directory: Path | None  # new segment files to make durable in the directory
 
     def run(self) -> None:
         for log_file, index_paths in self.segments:
             fsync_segment_files(log_file, index_paths)
+        for path in self.files:
+            with contextlib.suppress(FileNotFoundError):  # deleted since (truncation, retention)
+                fsync_path(path)
         if self.directory is not None:
             with contextlib.suppress(FileNotFoundError):
                 fsync_path(self.directory)
@@ -281,8 +285,11 @@ class Log:
         hw = self._log_start_offset if high_watermark is None else high_watermark
         self._hw = min(max(hw, self._log_start_offset), self._leo)
         self._hw_position: tuple[int, int] | None = None
-        self.on_roll: Callable[[int], None] | None = None
-        """Called with the new segment's base offset after every roll (producer snapshots)."""
+        self.on_roll: Callable[[int], Path | None] | None = None
+        """Called under the lock with the new segment's base offset after every roll; it may
+        return a file it wrote without fsync (a producer-state snapshot), which the flush of the
+        rolled segment then makes durable (Kafka 3.9 defers that fsync the same way)."""
+        self._unsynced_files: list[Path] = []
         self.on_log_start_offset_change: Callable[[int], None] | None = None
         """Called with the new log start offset whenever it increases."""
 
@@ -660,7 +667,9 @@ class Log:
         self._pending_flush_offset = max(self._pending_flush_offset, new_offset)
         callback = self.on_roll
         if callback is not None:
-            callback(new_offset)
+            written = callback(new_offset)
+            if written is not None:
+                self._unsynced_files.append(written)
         return segment
 
     # -- reading -------------------------------------------------------------------------------------
@@ -1082,7 +1091,8 @@ class Log:
 
     def _plan_locked(self, offset: int, now: int) -> PendingFlush:
         """The fsyncs that make ``[recovery point, offset)`` durable (the directory too when a
-        segment in that range was created since the last flush)."""
+        segment in that range was created since the last flush), with the files the rolls
+        since the last plan wrote."""
         segments = []
         new_segments = False
         i = max(self._floor_index(self._recovery_point), 0)
@@ -1093,7 +1103,9 @@ class Log:
                 segments.append(targets)
             new_segments = new_segments or segment.base_offset >= self._recovery_point
             i += 1
-        return PendingFlush(self, offset, now, self._truncations, segments, self.dir if new_segments else None)
+        files, self._unsynced_files = self._unsynced_files, []
+        directory = self.dir if new_segments or files else None
+        return PendingFlush(self, offset, now, self._truncations, segments, files, directory)
 
     def _commit_flush(self, flush: PendingFlush) -> None:
         with self._lock:

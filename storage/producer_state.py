@@ -66,7 +66,9 @@ the batches after the snapshot are replayed.  Entries are written sorted by prod
 
 Crash behaviour: a snapshot is written to ``<name>.tmp``, fsynced, renamed over the final name and
 the directory fsynced, so a crash leaves either no file or a complete one (Kafka writes in place;
-leftover ``.tmp`` files are deleted when the manager starts).  A snapshot that cannot be read (bad
+leftover ``.tmp`` files are deleted when the manager starts).  The snapshot a segment roll takes
+skips both fsyncs (Kafka 3.9 likewise defers them off its log lock): the log's next flush makes it
+durable together with the rolled segment, and a crash before that may leave it empty or torn.  A snapshot that cannot be read (bad
 version, CRC mismatch, wrong length) is deleted and the next older one is tried; with none left, the
 state is rebuilt from the log start.  Snapshots are only an optimisation: state can always be rebuilt
 by replaying the log, except for producers whose batches were all deleted by retention (Kafka has
@@ -331,8 +333,11 @@ def read_snapshot(path: Path) -> list[ProducerStateEntry]:
     return _decode_snapshot(path.read_bytes())
 
 
-def write_snapshot(path: Path, entries: Iterable[ProducerStateEntry]) -> None:
-    """Write a snapshot atomically: ``<path>.tmp``, fsync, rename over ``path``, fsync the directory."""
+def write_snapshot(path: Path, entries: Iterable[ProducerStateEntry], *, sync: bool = True) -> None:
+    """Write a snapshot atomically: ``<path>.tmp``, fsync, rename over ``path``, fsync the directory.
+
+    ``sync=False`` leaves out both fsyncs (the caller makes the file durable later); a crash
+    may then leave the file empty or torn, which loading detects and skips."""
     data = _encode_snapshot(entries)
     tmp = path.with_name(path.name + _TMP_SUFFIX)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -340,11 +345,13 @@ def write_snapshot(path: Path, entries: Iterable[ProducerStateEntry]) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    fsync_path(path.parent)
+    if sync:
+        fsync_path(path.parent)
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,17 +666,18 @@ class ProducerStateManager:
     def oldest_snapshot_offset(self) -> int | None:
         return min(self._snapshots, default=None)
 
-    def take_snapshot(self, log_end_offset: int) -> Path | None:
+    def take_snapshot(self, log_end_offset: int, *, sync: bool = True) -> Path | None:
         """Persist the state as of ``log_end_offset``; ``None`` if no newer than the last snapshot.
 
         ``log_end_offset`` must be >= :attr:`map_end_offset` (the state must not contain batches at
-        or above the snapshot offset); it becomes the new map end offset.
+        or above the snapshot offset); it becomes the new map end offset. ``sync=False``: written
+        without fsync (a roll's snapshot, made durable with the rolled segment's flush).
         """
         self.update_map_end_offset(log_end_offset)
         if log_end_offset <= self._last_snap_offset:
             return None  # Kafka: "if not a new offset, then it is not worth taking another snapshot"
         path = snapshot_path(self._dir, log_end_offset)
-        write_snapshot(path, self._producers.values())
+        write_snapshot(path, self._producers.values(), sync=sync)
         self._snapshots[log_end_offset] = path
         self._last_snap_offset = log_end_offset
         return path

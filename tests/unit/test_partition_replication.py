@@ -285,3 +285,36 @@ def test_parked_fetch_wakes_on_data_or_returns_at_its_timeout() -> None:
         assert not replicas._waiters  # both keys unregistered
 
     asyncio.run(run())
+
+
+async def test_every_roll_snapshots_producer_state_and_a_moved_log_start_drops_older_ones(
+    tmp_path: Path,
+) -> None:
+    """Kafka's snapshot per roll, at the new segment's base offset and holding the state of the
+    batches below it (so recovery after a crash replays at most one segment); retention or
+    DeleteRecords moving the log start removes the snapshots below it."""
+    from storage.producer_state import read_snapshot, snapshot_path
+
+    clock = Clock()
+    config = LogConfig(segment_bytes=600, segment_index_bytes=4096)
+    log = Log.open(tmp_path / "t-0", config, clock=clock)
+    partition = Partition(1, "t", 0, uuid.uuid4(), PartitionState(0, 1, 5, [1], [1]), log, config, clock)
+    for seq in range(0, 24, 2):
+        data = build_batch(
+            [RecordSpec(None, b"x" * 100), RecordSpec(None, b"y" * 100)],
+            producer_id=7,
+            producer_epoch=0,
+            base_sequence=seq,
+        )
+        assert partition.append_from_client(bytearray(data), 1).error == ErrorCode.NONE
+    bases = [segment.base_offset for segment in log.segments]
+    assert len(bases) >= 4
+    assert partition.producers.snapshot_offsets() == bases[1:]
+    for base in bases[1:]:
+        (entry,) = read_snapshot(snapshot_path(log.dir, base))
+        assert entry.producer_id == 7 and entry.batches[-1].last_seq == base - 1  # offsets = sequences
+
+    assert log.maybe_increment_log_start_offset(bases[2]) == bases[2]
+    assert partition.producers.snapshot_offsets() == bases[2:]
+    assert not snapshot_path(log.dir, bases[1]).exists()
+    log.close()

@@ -330,13 +330,8 @@ def test_planned_flush_runs_outside_the_log_lock(tmp_path: Path, monkeypatch: py
     assert log.recovery_point == rolled_to
 
 
-def test_flush_makes_rolled_segments_indexes_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A rolled segment's indexes are trimmed and unmapped; its flush still fsyncs them."""
-    log = open_log(tmp_path, LogConfig(segment_bytes=200, segment_index_bytes=4096))
-    for _ in range(5):
-        log.append_as_leader(batch(1, value_size=60), 0)
-    first = log.segments[0]
-    assert first is not log.active_segment
+def fsynced_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the path of every file or directory ``os.fsync`` is called on."""
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -345,8 +340,50 @@ def test_flush_makes_rolled_segments_indexes_durable(tmp_path: Path, monkeypatch
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+def test_flush_makes_rolled_segments_indexes_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rolled segment's indexes are trimmed and unmapped; its flush still fsyncs them."""
+    log = open_log(tmp_path, LogConfig(segment_bytes=200, segment_index_bytes=4096))
+    for _ in range(5):
+        log.append_as_leader(batch(1, value_size=60), 0)
+    first = log.segments[0]
+    assert first is not log.active_segment
+    synced = fsynced_paths(monkeypatch)
     log.flush()
     assert {str(first.offset_index.path), str(first.time_index.path), str(first.log_path)} <= set(synced)
+
+
+def test_files_written_at_a_roll_are_made_durable_by_the_next_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``on_roll`` may return a file it wrote without fsync; the planned flush of the rolled
+    segment fsyncs it (and the directory), not the roll itself."""
+    log = open_log(tmp_path, LogConfig(segment_bytes=200, segment_index_bytes=4096))
+    written: list[Path] = []
+
+    def on_roll(offset: int) -> Path:
+        path = tmp_path / f"roll-{offset}"
+        path.write_bytes(b"state")
+        written.append(path)
+        return path
+
+    log.on_roll = on_roll
+    synced = fsynced_paths(monkeypatch)
+    for _ in range(5):
+        log.append_as_leader(batch(1, value_size=60), 0)
+    assert written and not {str(p) for p in written} & set(synced)  # not fsynced by the rolls
+    synced.clear()
+    plan = log.plan_flush()
+    assert plan is not None
+    plan.run()
+    assert {str(p) for p in written} <= set(synced) and str(log.dir) in synced
+    synced.clear()
+    later = log.plan_flush(scheduled=True, now_ms=10**12)
+    if later is not None:
+        later.run()
+    assert not {str(p) for p in written} & set(synced)  # taken once
 
 
 def test_flush_planned_before_a_truncation_is_not_committed(tmp_path: Path) -> None:
