@@ -67,10 +67,10 @@ the batches after the snapshot are replayed.  Entries are written sorted by prod
 Crash behaviour: a snapshot is written to ``<name>.tmp``, fsynced, renamed over the final name and
 the directory fsynced, so a crash leaves either no file or a complete one (Kafka writes in place;
 leftover ``.tmp`` files are deleted when the manager starts).  The snapshot a segment roll takes
-skips both fsyncs (Kafka 3.9 likewise defers them off its log lock): the log's next flush makes it
-durable together with the rolled segment, and a crash before that may leave it empty or torn.  A snapshot that cannot be read (bad
-version, CRC mismatch, wrong length) is deleted and the next older one is tried; with none left, the
-state is rebuilt from the log start.  Snapshots are only an optimisation: state can always be rebuilt
+skips both fsyncs (Kafka 3.9 likewise defers them off its log lock): the log's next flush makes
+it durable together with the rolled segment, and a crash before that may leave it empty or torn.
+A snapshot that cannot be read (bad version, CRC mismatch, wrong length) is deleted and the next
+older one is tried; with none left, the state is rebuilt from the log start.  Snapshots are only an optimisation: state can always be rebuilt
 by replaying the log, except for producers whose batches were all deleted by retention (Kafka has
 the same limitation; such producers are treated as unknown, see below).
 
