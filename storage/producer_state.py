@@ -70,9 +70,10 @@ leftover ``.tmp`` files are deleted when the manager starts).  The snapshot a se
 skips both fsyncs (Kafka 3.9 likewise defers them off its log lock): the log's next flush makes
 it durable together with the rolled segment, and a crash before that may leave it empty or torn.
 A snapshot that cannot be read (bad version, CRC mismatch, wrong length) is deleted and the next
-older one is tried; with none left, the state is rebuilt from the log start.  Snapshots are only an optimisation: state can always be rebuilt
-by replaying the log, except for producers whose batches were all deleted by retention (Kafka has
-the same limitation; such producers are treated as unknown, see below).
+older one is tried; with none left, the state is rebuilt from the log start.  Snapshots are only
+an optimisation: state can always be rebuilt by replaying the log, except for producers whose
+batches were all deleted by retention (Kafka has the same limitation; such producers are treated
+as unknown, see below).
 
 Kafka behaviour kept (3.9)
 ==========================
