@@ -56,8 +56,11 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: write ``.tmp``, fsync, rename, fsync the directory."""
+def write_atomically(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Replace ``path`` with ``data``: write ``.tmp``, fsync, rename, fsync the directory.
+
+    ``sync=False`` leaves out both fsyncs (the caller makes the file durable later): readers in
+    this process still see old or new whole, but a crash may leave the file empty or torn."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
@@ -65,11 +68,13 @@ def write_atomically(path: Path, data: bytes) -> None:
         while view:
             n = os.write(fd, view)
             view = view[n:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    fsync_path(path.parent)
+    if sync:
+        fsync_path(path.parent)
 
 
 class CheckpointFile(Generic[T]):

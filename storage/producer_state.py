@@ -103,7 +103,6 @@ Kafka behaviour kept (3.9)
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 from collections.abc import Iterable, Mapping
@@ -123,7 +122,7 @@ from protocol.records import (
     BatchHeader,
     EndTxnMarker,
 )
-from storage.checkpoint import fsync_path
+from storage.checkpoint import write_atomically
 
 __all__ = [
     "DEFAULT_PRODUCER_ID_EXPIRATION_MS",
@@ -147,7 +146,7 @@ NUM_BATCHES_TO_RETAIN = 5
 DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000  # producer.id.expiration.ms
 SNAPSHOT_VERSION = 1
 SNAPSHOT_SUFFIX = ".snapshot"
-_TMP_SUFFIX = ".tmp"
+_TMP_SUFFIX = ".tmp"  # what write_atomically writes first
 _SNAPSHOT_NAME = re.compile(r"^(\d{20})\.snapshot$")
 _INT32_MAX = 2**31 - 1
 _NO_COORDINATOR_EPOCH = -1
@@ -339,20 +338,7 @@ def write_snapshot(path: Path, entries: Iterable[ProducerStateEntry], *, sync: b
 
     ``sync=False`` leaves out both fsyncs (the caller makes the file durable later); a crash
     may then leave the file empty or torn, which loading detects and skips."""
-    data = _encode_snapshot(entries)
-    tmp = path.with_name(path.name + _TMP_SUFFIX)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if sync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if sync:
-        fsync_path(path.parent)
+    write_atomically(path, _encode_snapshot(entries), sync=sync)
 
 
 # --------------------------------------------------------------------------------------------
