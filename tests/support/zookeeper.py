@@ -69,8 +69,11 @@ class TcpCutter:
     def close(self) -> None:
         self._closed = True
         self.cut()
+        # close() alone does not wake a thread blocked in accept(), which would keep the port
+        # listening; shutdown() on a listening socket does (accept fails with EINVAL).
         with contextlib.suppress(OSError):
-            self._listener.close()
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
 
     def _accept(self) -> None:
         while not self._closed:
