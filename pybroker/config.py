@@ -145,7 +145,7 @@ BROKER_KEYS: dict[str, tuple[Callable[[str, str], Any], str | None]] = {
     "auto.leader.rebalance.enable": (_bool, "true"),
     "leader.imbalance.check.interval.seconds": (_int(1), "300"),
     "leader.imbalance.per.broker.percentage": (_int(0), "10"),
-    "fetch.max.bytes": (_int(0), "57671680"),
+    "fetch.max.bytes": (_int(1024), "57671680"),
     "max.incremental.fetch.session.cache.slots": (_int(0), "1000"),
     "num.network.threads": (_int(1), "3"),
     "num.io.threads": (_int(1), "8"),

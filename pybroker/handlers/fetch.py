@@ -1,15 +1,17 @@
 """Fetch (API key 1), versions 4-17.
 
-Versions 0-3 can only carry legacy message sets (a broker would have to down-convert), so they
-are not advertised. Consumers read below the high watermark (``isolation_level`` 0) or the last
-stable offset (1). The first partition that has data returns at least one whole batch even if
-it is larger than the size limits (KIP-74); a fetch starting inside a batch returns that whole
-batch. When fewer than ``min_bytes`` are available the request waits up to ``max_wait_ms`` for
-appends to any of its partitions. Versions 7+ use incremental fetch sessions (KIP-227), 13+
-name topics by id. From version 12 a fetch carrying ``last_fetched_epoch`` whose epoch ends
-before ``fetch_offset`` on this log gets ``diverging_epoch`` instead of records (KIP-320), so the
-reader truncates. A follower's fetch (``replica_id`` >= 0) reads up to the log end offset and
-reports the follower's progress, which moves the high watermark and the ISR. Record bytes are sent from the segment files (see ``FileRecords``).
+Versions 0-3 can only carry legacy message sets (a broker would have to down-convert), so they are
+not advertised. Consumers read below the high watermark (``isolation_level`` 0) or the last stable
+offset (1). The first partition that has data returns at least one whole batch even if it is
+larger than the size limits (KIP-74); a fetch starting inside a batch returns that whole batch.
+The broker's ``fetch.max.bytes`` lowers ``max_bytes``, and ``min_bytes`` to at most that, for
+followers too, as in Kafka. When fewer than ``min_bytes`` are available the request waits up to
+``max_wait_ms`` for appends to any of its partitions. Versions 7+ use incremental fetch sessions
+(KIP-227), 13+ name topics by id. From version 12 a fetch carrying ``last_fetched_epoch`` whose
+epoch ends before ``fetch_offset`` on this log gets ``diverging_epoch`` instead of records
+(KIP-320), so the reader truncates. A follower's fetch (``replica_id`` >= 0) reads up to the log
+end offset and reports the follower's progress, which moves the high watermark and the ISR. Record
+bytes are sent from the segment files (see ``FileRecords``).
 """
 
 from __future__ import annotations
@@ -56,10 +58,15 @@ def _resolve(ctx: RequestContext, key: Any, use_ids: bool) -> tuple[str | None, 
 
 
 def _read(
-    ctx: RequestContext, targets: list[_Target], req: FetchRequest, use_ids: bool, replica_id: int
+    ctx: RequestContext,
+    targets: list[_Target],
+    req: FetchRequest,
+    fetch_max: int,
+    use_ids: bool,
+    replica_id: int,
 ) -> tuple[list[PartitionData], int]:
     replicas = ctx.broker.replica_manager
-    remaining = req.max_bytes
+    remaining = fetch_max
     min_one = True
     total = 0
     out: list[PartitionData] = []
@@ -146,16 +153,19 @@ async def handle_fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
         index: int = key[1]  # type: ignore[index]
         targets.append(_Target(key, name or "", topic_id, index, offset, max_bytes, leader_epoch, last_epoch))
 
-    datas, total = _read(ctx, targets, req, use_ids, replica_id)
-    if total < req.min_bytes and req.max_wait_ms > 0 and all(d.error_code == 0 for d in datas) and targets:
+    # the broker's fetch.max.bytes caps every fetch, a follower's too, and min_bytes with it
+    fetch_max = min(req.max_bytes, ctx.broker.config.get("fetch.max.bytes"))
+    fetch_min = min(req.min_bytes, fetch_max)
+    datas, total = _read(ctx, targets, req, fetch_max, use_ids, replica_id)
+    if total < fetch_min and req.max_wait_ms > 0 and all(d.error_code == 0 for d in datas) and targets:
         deadline = time.monotonic() + req.max_wait_ms / 1000
         keys = [(t.name, t.index) for t in targets]
-        while total < req.min_bytes:
+        while total < fetch_min:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             await ctx.broker.replica_manager.wait_for_data(keys, left)
-            datas, total = _read(ctx, targets, req, use_ids, replica_id)
+            datas, total = _read(ctx, targets, req, fetch_max, use_ids, replica_id)
 
     by_topic: dict[Any, FetchableTopicResponse] = {}
     topics: list[FetchableTopicResponse] = []

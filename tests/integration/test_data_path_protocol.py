@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,6 +166,33 @@ def test_first_batch_is_returned_even_if_larger_than_limits(sock: socket.socket)
     produce(sock, "kip74", batch(1))
     p = fetch(sock, "kip74", 0, max_bytes=100, partition_max_bytes=100).responses[0].partitions[0]
     assert [h.base_offset for h in iter_batch_headers(bytes(p.records))] == [0]
+
+
+def test_broker_fetch_max_bytes_caps_max_bytes_and_min_bytes(tmp_path: Path) -> None:
+    """Kafka's KafkaApis: max_bytes = min(request, fetch.max.bytes), min_bytes = min(request,
+    that). The first batch (over the cap) still comes back whole (KIP-74); the second partition's
+    batch no longer fits; and a min_bytes far above the cap is met at once instead of parking
+    the fetch for its minute-long max_wait_ms (the socket gives up after 10 s)."""
+    broker = BrokerProcess(tmp_path / "broker", overrides={"fetch.max.bytes": "1024"}).start()
+    try:
+        with broker.connect() as s:
+            create(s, "capped", partitions=2)
+            produce(s, "capped", build_batch([RecordSpec(b"k", b"x" * 1500)]), partition=0)
+            produce(s, "capped", build_batch([RecordSpec(b"k", b"y" * 300)]), partition=1)
+            parts = [FetchPartition(partition=i, fetch_offset=0, partition_max_bytes=1 << 20) for i in (0, 1)]
+            req = FetchRequest(
+                max_wait_ms=60_000,
+                min_bytes=5_000_000,
+                max_bytes=10_000_000,
+                session_epoch=-1,
+                topics=[FetchTopic(topic="capped", partitions=parts)],
+            )
+            resp: Any = roundtrip(s, 1, 11, req)
+    finally:
+        broker.stop()
+    p0, p1 = resp.responses[0].partitions
+    assert [r.value for r in decode_records(bytes(p0.records))] == [b"x" * 1500]
+    assert (p1.error_code, p1.high_watermark, p1.records) == (0, 1, b"")
 
 
 def test_long_poll_is_woken_by_new_data(shared_broker: BrokerProcess, sock: socket.socket) -> None:

@@ -33,6 +33,7 @@ def test_listeners_and_advertised() -> None:
     [
         ({"num.partitions": "zero"}, "num.partitions"),
         ({"num.partitions": "0"}, "num.partitions"),
+        ({"fetch.max.bytes": "1023"}, "fetch.max.bytes"),  # Kafka: atLeast(1024)
         ({"auto.create.topics.enable": "yes"}, "auto.create.topics.enable"),
         ({"listeners": "PLAINTEXT:/bad"}, "listeners"),
         ({"listeners": "SSL://:9093"}, "listeners"),
